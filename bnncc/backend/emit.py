@@ -1,0 +1,199 @@
+"""Render a lowered graph to NAME.h / NAME.c and copy the runtime sources it needs.
+
+The Python side decides everything (constants, pointer expressions, call text); the templates only
+loop over layers. Output is byte-identical for the same model.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from .. import __version__, ir
+from ..passes.pack import pack_rows
+from ..resources import runtime_dir, templates_dir
+
+# Which runtime source implements which kernel.
+KERNEL_FILES = {
+    "bnn_pack_chw_f32": "bnn_pack.c",
+    "bnn_unpack_bits_chw_f32": "bnn_pack.c",
+    "bnn_conv2d_bin_thresh": "bnn_conv_bin.c",
+    "bnn_conv2d_bin_f32": "bnn_conv_bin.c",
+    "bnn_conv2d_f32_thresh": "bnn_conv_real.c",
+    "bnn_conv2d_f32_f32": "bnn_conv_real.c",
+    "bnn_dense_bin_thresh": "bnn_dense.c",
+    "bnn_dense_bin_f32": "bnn_dense.c",
+    "bnn_dense_f32_thresh": "bnn_dense.c",
+    "bnn_dense_f32_f32": "bnn_dense.c",
+    "bnn_maxpool_bits": "bnn_pool.c",
+    "bnn_maxpool_f32": "bnn_pool.c",
+    "bnn_softmax_f32": "bnn_softmax.c",
+    "bnn_log_softmax_f32": "bnn_softmax.c",
+}
+# Headers that never go into generated output (test-only reference kernels).
+_PRIVATE_HEADERS = {"bnn_ref.h"}
+
+
+@dataclass
+class CLayer:
+    summary: str
+    decls: list[str]
+    call: str
+
+
+def sanitize(name: str, limit: int = 40) -> str:
+    """A C identifier fragment from an arbitrary ONNX name."""
+    text = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_") or "x"
+    text = re.sub(r"_+", "_", text)
+    if text[0].isdigit():
+        text = "n" + text
+    return text[:limit]
+
+
+def c_name(name: str) -> str:
+    """A valid model name for C symbols and file names."""
+    return sanitize(name, 32).lower()
+
+
+def runtime_files(graph: ir.Graph) -> list[str]:
+    files = {KERNEL_FILES[layer.kernel] for layer in graph.nodes}
+    headers = {p.name for p in runtime_dir().glob("*.h")} - _PRIVATE_HEADERS
+    return sorted(headers | files)
+
+
+def emit(graph: ir.Graph, out_dir: Path, name: str, source: str) -> list[Path]:
+    """Write NAME.h, NAME.c and the runtime files into out_dir; return the written paths."""
+    name = c_name(name)
+    layers = [_render_layer(graph, index, layer) for index, layer in enumerate(graph.nodes)]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                             autoescape=False)
+    input_t, output_t = graph.tensors[graph.input], graph.tensors[graph.output]
+    context = dict(
+        name=name, NAME=name.upper(), version=__version__, source=sanitize_comment(source),
+        input_size=input_t.size, output_size=output_t.size,
+        input_shape=_shape_text(input_t.shape), output_shape=_shape_text(output_t.shape),
+        arena_bytes=graph.arena_bytes, arena_words=(graph.arena_bytes + 3) // 4, layers=layers,
+        uses_input=any(graph.input in layer.inputs for layer in graph.nodes),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for template, filename in (("model.h.j2", f"{name}.h"), ("model.c.j2", f"{name}.c")):
+        path = out_dir / filename
+        path.write_text(env.get_template(template).render(**context))
+        written.append(path)
+    for filename in runtime_files(graph):
+        target = out_dir / filename
+        shutil.copyfile(runtime_dir() / filename, target)
+        written.append(target)
+    return written
+
+
+def sanitize_comment(text: str) -> str:
+    return text.replace("*/", "* /").replace("\n", " ")
+
+
+def _shape_text(shape) -> str:
+    return "(1, " + ", ".join(str(d) for d in shape) + ")"
+
+
+# ------------------------------------------------------------------------------------------ layers
+
+
+def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
+    prefix = f"l{index}_{sanitize(layer.name, 32)}"
+    ptr = _Pointers(graph)
+    decls: list[str] = []
+    summary = f"{layer.kernel} <- {sanitize_comment(', '.join(layer.source) or layer.name)}"
+
+    def dims(tag: str, chw: tuple[int, int, int]) -> str:
+        c, h, w = chw
+        decls.append(f"static const bnn_dims {prefix}_{tag} = {{{h}, {w}, {c}}};")
+        return f"{prefix}_{tag}"
+
+    def window(win: ir.Window) -> str:
+        decls.append(f"static const bnn_window {prefix}_win = {{{win.k_h}, {win.k_w}, {win.stride_h}, "
+                     f"{win.stride_w}, {win.pad_top}, {win.pad_left}, {win.dil_h}, {win.dil_w}}};")
+        return f"&{prefix}_win"
+
+    def array(tag: str, ctype: str, values: list[str]) -> str:
+        decls.append(f"static const {ctype} {prefix}_{tag}[{len(values)}] = {{\n{_wrap(values)}\n}};")
+        return f"{prefix}_{tag}"
+
+    def outputs(out) -> list[str]:
+        if isinstance(out, ir.Threshold):
+            if out.values.dtype == np.int32:
+                return [array("thresh", "int32_t", [str(int(v)) for v in out.values])]
+            return [array("thresh", "float", [c_float(v) for v in out.values])]
+        return [array("scale", "float", [c_float(v) for v in out.scale]),
+                array("bias", "float", [c_float(v) for v in out.bias])]
+
+    x, y = layer.inputs[0], layer.outputs[0]
+    if isinstance(layer, (ir.Pack, ir.Unpack)):
+        d = dims("dims", layer.dims)
+        call = f"{layer.kernel}({ptr(x)}, {d}, {ptr(y)});"
+    elif isinstance(layer, ir.ConvLayer):
+        din, dout = dims("in", layer.in_dims), dims("out", layer.out_dims)
+        win = window(layer.window)
+        w = array("weights", "uint32_t", [f"0x{int(v):08x}u" for v in layer.packed.reshape(-1)])
+        extra = ", ".join(outputs(layer.out))
+        call = f"{layer.kernel}({ptr(x)}, {din}, {w}, {extra}, {win}, {ptr(y)}, {dout});"
+    elif isinstance(layer, ir.DenseLayer):
+        w = array("weights", "uint32_t", [f"0x{int(v):08x}u" for v in layer.packed.reshape(-1)])
+        extra = ", ".join(outputs(layer.out))
+        if layer.binary_input:
+            call = f"{layer.kernel}({ptr(x)}, {layer.n_words}, {layer.k}, {w}, {extra}, {layer.n_out}, {ptr(y)});"
+        else:
+            call = f"{layer.kernel}({ptr(x)}, {layer.k}, {w}, {extra}, {layer.n_out}, {ptr(y)});"
+    elif isinstance(layer, ir.PoolLayer):
+        din, dout = dims("in", layer.in_dims), dims("out", layer.out_dims)
+        win = window(layer.window)
+        if layer.on_bits:
+            mask = "NULL"
+            if layer.and_mask is not None:
+                packed = pack_rows(layer.and_mask.reshape(1, -1))[0]
+                mask = array("and_mask", "uint32_t", [f"0x{int(v):08x}u" for v in packed])
+            call = f"{layer.kernel}({ptr(x)}, {din}, {win}, {mask}, {ptr(y)}, {dout});"
+        else:
+            call = f"{layer.kernel}({ptr(x)}, {din}, {win}, {ptr(y)}, {dout});"
+    elif isinstance(layer, ir.SoftmaxLayer):
+        call = f"{layer.kernel}({ptr(x)}, {layer.n}, {ptr(y)});"
+    else:  # pragma: no cover - the lowering produces only the layers above
+        raise TypeError(f"no C rendering for {type(layer).__name__}")
+    return CLayer(summary, decls, call)
+
+
+class _Pointers:
+    """C expressions for tensors: the caller's input/output buffers or a slice of the arena."""
+
+    def __init__(self, graph: ir.Graph):
+        self.graph = graph
+
+    def __call__(self, name: str) -> str:
+        g = self.graph
+        if name == g.input:
+            return "input"
+        if name == g.output:
+            return "output"
+        word = g.arena[name] // 4
+        member = "u" if g.tensors[name].kind is ir.Kind.BITS else "f"
+        return f"&arena.{member}[{word}]"
+
+
+def c_float(value) -> str:
+    v = np.float32(value)
+    if np.isinf(v):
+        return "INFINITY" if v > 0 else "(-INFINITY)"
+    return np.format_float_scientific(v, unique=True, exp_digits=2) + "f"
+
+
+def _wrap(values: list[str], per_line: int = 8) -> str:
+    lines = []
+    for start in range(0, len(values), per_line):
+        lines.append("    " + ", ".join(values[start:start + per_line]) + ",")
+    return "\n".join(lines)

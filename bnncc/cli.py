@@ -1,0 +1,125 @@
+"""The `bnncc` command line: compile, verify, inspect, bench, train.
+
+Every failure a user can cause ends in one line `error: ...` and exit code 2, never a traceback
+(set BNNCC_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import BnnccError
+
+TARGET_NAMES = ["host", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]
+
+
+def user_errors(func):
+    """Turn BnnccError (and any unexpected exception) into a message and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except BnnccError as exc:
+            if os.environ.get("BNNCC_DEBUG"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # a bug in bnncc: still no traceback for the user
+            if os.environ.get("BNNCC_DEBUG"):
+                raise
+            click.echo(f"error: internal error ({type(exc).__name__}: {exc}); please report it "
+                       "(BNNCC_DEBUG=1 shows the traceback)", err=True)
+            sys.exit(3)
+
+    return wrapper
+
+
+model_argument = click.argument("model", type=click.Path(path_type=Path))
+target_option = click.option("--target", type=click.Choice(TARGET_NAMES), default="host", show_default=True,
+                             help="Where the C runs.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bnncc")
+def main() -> None:
+    """Compile trained binary neural networks (ONNX) into verified C for microcontrollers."""
+
+
+@main.command("compile")
+@model_argument
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--name", default=None, help="C name of the model (default: the file name).")
+@target_option
+@user_errors
+def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str) -> None:
+    """Compile MODEL into C sources in OUT."""
+    from .compiler import compile_model
+
+    compiled = compile_model(model, out_dir, name=name, target=target)
+    click.echo(f"wrote {len(compiled.files)} files to {out_dir}: {compiled.name}.h, {compiled.name}.c and the runtime "
+               f"({len(compiled.layers)} layers, arena {compiled.arena_bytes} B)")
+
+
+@main.command("verify")
+@model_argument
+@click.option("--inputs", type=click.Path(path_type=Path), default=None, help="A .npy of inputs (N x input size).")
+@click.option("--samples", type=click.IntRange(1), default=300, show_default=True,
+              help="Random inputs when --inputs is not given.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@target_option
+@user_errors
+def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target: str) -> None:
+    """Run the generated C on TARGET and compare it with onnxruntime."""
+    from .verify import load_inputs, verify_model
+
+    data = None
+    if inputs is not None:
+        from .compiler import lower_model
+
+        graph = lower_model(model)
+        data = load_inputs(inputs, graph.tensors[graph.input].size)
+    report = verify_model(model, inputs=data, samples=samples, target=target, seed=seed)
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command("inspect")
+@model_argument
+@user_errors
+def inspect_cmd(model: Path) -> None:
+    """Show each layer: what is binary and why, shapes, MACs, bytes."""
+    from .compiler import lower_model
+    from .inspect import format_inspect
+
+    click.echo(format_inspect(lower_model(model)))
+
+
+def _register_optional() -> None:
+    try:
+        from .targets.bench import bench_command
+    except ImportError:
+        pass
+    else:
+        main.add_command(bench_command, "bench")
+    try:
+        from .train.cli import train_command
+    except ImportError:
+        pass
+    else:
+        main.add_command(train_command, "train")
+
+
+_register_optional()
+
+if __name__ == "__main__":
+    main()

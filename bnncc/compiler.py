@@ -1,0 +1,70 @@
+"""The compile pipeline: ONNX file -> frontend IR -> passes -> C sources in a folder."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import ir
+from .backend.emit import c_name, emit
+from .errors import BnnccError
+from .frontend.importer import import_model
+from .passes import run_pipeline
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    op: str  # the runtime kernel
+    binary_macs: int
+    source: tuple[str, ...]
+
+
+@dataclass
+class CompiledModel:
+    name: str
+    input_size: int
+    output_size: int
+    arena_bytes: int
+    layers: list[LayerInfo]
+    graph: ir.Graph
+    files: list[Path]
+
+
+def lower_model(model_path: str | Path) -> ir.Graph:
+    """ONNX file -> lowered, planned IR graph (no files written)."""
+    return run_pipeline(import_model(model_path))
+
+
+def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None = None,
+                  target: str = "host") -> CompiledModel:
+    """Compile a model into out_dir. Writes nothing unless every step succeeds."""
+    model_path, out_dir = Path(model_path), Path(out_dir)
+    name = c_name(name or model_path.stem)
+    graph = lower_model(model_path)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BnnccError(f"output path '{out_dir}' exists and is not a folder")
+    with tempfile.TemporaryDirectory(prefix="bnncc-") as tmp:
+        staging = Path(tmp)
+        emit(graph, staging, name, source=model_path.name)
+        if target != "host":
+            _write_target_files(staging, name, target, graph)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files = []
+        for path in sorted(staging.iterdir()):
+            destination = out_dir / path.name
+            shutil.copyfile(path, destination)
+            files.append(destination)
+    layers = [LayerInfo(layer.name, layer.kernel, layer.binary_macs, layer.source) for layer in graph.nodes]
+    return CompiledModel(name, graph.tensors[graph.input].size, graph.tensors[graph.output].size,
+                         graph.arena_bytes, layers, graph, files)
+
+
+def _write_target_files(folder: Path, name: str, target: str, graph: ir.Graph) -> None:
+    from .targets import get_target
+    from .targets.project import write_project_files
+
+    get_target(target)  # unknown names fail before anything is written
+    write_project_files(folder, name, target)

@@ -1,0 +1,73 @@
+"""Load an ONNX file (with external data), check it, pin the batch to 1 and infer shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import shape_inference
+
+from ..errors import BnnccError
+
+
+def load_model(path: str | Path) -> onnx.ModelProto:
+    """Read, check and shape-infer a model; every failure becomes a BnnccError."""
+    path = Path(path)
+    if not path.is_file():
+        raise BnnccError(f"model file '{path}' does not exist")
+    try:
+        model = onnx.load(str(path), load_external_data=True)
+    except (DecodeError, RuntimeWarning, ValueError, OSError, UnicodeDecodeError) as exc:
+        raise BnnccError(f"'{path}' is not a readable ONNX model ({_short(exc)})") from None
+    except Exception as exc:  # protobuf raises assorted types on garbage input
+        raise BnnccError(f"'{path}' is not a readable ONNX model ({type(exc).__name__}: {_short(exc)})") from None
+    if not model.graph.node:
+        raise BnnccError(f"'{path}' holds no graph nodes (an empty or non-ONNX file?)")
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        raise BnnccError(f"'{path}' fails the ONNX checker: {_short(exc)}") from None
+    _pin_batch(model)
+    try:
+        model = shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+    except Exception as exc:
+        raise BnnccError(f"ONNX shape inference failed: {_short(exc)}") from None
+    return model
+
+
+def _pin_batch(model: onnx.ModelProto) -> None:
+    """Set a symbolic or -1 leading dimension of each real input to 1; other dims must be fixed."""
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    if len(inputs) != 1:
+        names = ", ".join(i.name for i in inputs) or "none"
+        raise BnnccError(f"the model must have exactly one input, it has {len(inputs)} ({names})")
+    for value in list(inputs) + list(model.graph.output):
+        ttype = value.type.tensor_type
+        if not ttype.HasField("shape"):
+            if value in inputs:
+                raise BnnccError(f"input '{value.name}' has no shape; export with a fixed input shape")
+            continue
+        dims = ttype.shape.dim
+        for index, dim in enumerate(dims):
+            fixed = dim.HasField("dim_value") and dim.dim_value > 0
+            if index == 0 and not fixed:
+                dim.Clear()
+                dim.dim_value = 1
+            elif index == 0 and dim.dim_value != 1 and value in inputs:
+                raise BnnccError(f"input '{value.name}' has batch {dim.dim_value}; bnncc compiles batch 1")
+            elif not fixed and value in inputs:
+                raise BnnccError(
+                    f"input '{value.name}' has a dynamic dimension {index} ('{dim.dim_param or '?'}'); "
+                    "export with a fixed spatial shape"
+                )
+    # Output shapes are re-derived by inference; stale symbolic ones would only confuse it.
+    for value in model.graph.output:
+        value.type.tensor_type.ClearField("shape")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    return first[:300]

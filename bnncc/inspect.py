@@ -1,0 +1,83 @@
+"""`bnncc inspect`: one row per layer (what is binary and why, shapes, MACs, bytes) and totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import ir
+
+
+@dataclass
+class LayerRow:
+    index: int
+    name: str
+    kernel: str
+    why: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    binary_macs: int
+    real_macs: int
+    weight_bytes: int  # packed weights (1 bit each, padded to words)
+    param_bytes: int  # thresholds (4 B/channel) or scale+bias (8 B/channel) or pool masks
+    activation_bytes: int  # output tensor
+
+
+def layer_rows(graph: ir.Graph) -> list[LayerRow]:
+    rows = []
+    for index, layer in enumerate(graph.nodes):
+        weight_bytes = int(layer.packed.size * 4) if getattr(layer, "packed", None) is not None else 0
+        out = getattr(layer, "out", None)
+        if isinstance(out, ir.Threshold):
+            param_bytes = out.values.size * 4
+        elif isinstance(out, ir.AffineOut):
+            param_bytes = out.scale.size * 8
+        elif isinstance(layer, ir.PoolLayer) and layer.and_mask is not None:
+            param_bytes = ir.words(layer.and_mask.size) * 4
+        else:
+            param_bytes = 0
+        x, y = graph.tensors[layer.inputs[0]], graph.tensors[layer.outputs[0]]
+        why = layer.why or {
+            "bnn_pack_chw_f32": "binarize a real tensor (x >= 0 -> +1)",
+            "bnn_unpack_bits_chw_f32": "bits -> +-1.0 at the model output",
+            "bnn_maxpool_bits": "max-pool on bits: OR" + (", AND on channels with s < 0" if
+                                                         getattr(layer, "and_mask", None) is not None else ""),
+            "bnn_maxpool_f32": "max-pool on real values",
+        }.get(layer.kernel, "real-valued")
+        rows.append(LayerRow(index, ",".join(layer.source) or layer.name, layer.kernel, why, x.shape, y.shape,
+                             layer.binary_macs, getattr(layer, "real_macs", 0), weight_bytes, param_bytes,
+                             y.nbytes))
+    return rows
+
+
+def format_inspect(graph: ir.Graph) -> str:
+    rows = layer_rows(graph)
+    header = ("#", "layer (ONNX nodes)", "kernel", "in", "out", "binary MACs", "real MACs", "weights B",
+              "thresh/affine B", "act B")
+    table = [header]
+    for r in rows:
+        table.append((str(r.index), _clip(r.name, 40), r.kernel, _shape(r.in_shape), _shape(r.out_shape),
+                      f"{r.binary_macs:,}", f"{r.real_macs:,}", f"{r.weight_bytes:,}", f"{r.param_bytes:,}",
+                      f"{r.activation_bytes:,}"))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append("")
+    lines.append("what is binary and why:")
+    for r in rows:
+        lines.append(f"  {r.index}: {r.why}")
+    flash = sum(r.weight_bytes + r.param_bytes for r in rows)
+    lines.append("")
+    lines.append(f"totals: {sum(r.binary_macs for r in rows):,} binary MACs, {sum(r.real_macs for r in rows):,} "
+                 f"real MACs; model constants (flash) {flash:,} B; arena (RAM) {graph.arena_bytes:,} B; "
+                 f"input {graph.tensors[graph.input].size} floats, output {graph.tensors[graph.output].size} floats")
+    for note in graph.notes:
+        lines.append(f"warning: {note}")
+    return "\n".join(lines)
+
+
+def _shape(shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -1,0 +1,312 @@
+"""The typed intermediate representation: a DAG of nodes over named tensors.
+
+Two levels share one Graph type:
+- after the frontend, nodes mirror the supported ONNX ops (Conv, Dense, Affine, Binarize, MaxPool,
+  Flatten, Softmax), with weights as numpy arrays and every tensor REAL;
+- after lowering, nodes are kernel calls (the *Layer classes below), tensors are REAL or BITS, and
+  weights are packed.
+Passes are plain functions Graph -> Graph (see bnncc/passes/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+import numpy as np
+
+
+class Kind(Enum):
+    REAL = "real"  # float32, ONNX layout (CHW for feature maps)
+    BITS = "bits"  # packed {-1,+1}, HWC, 32-bit words, LSB first
+
+
+def words(n: int) -> int:
+    """32-bit words needed for n bits."""
+    return (n + 31) // 32
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor without its batch dimension: (C, H, W) for feature maps, (N,) for vectors."""
+
+    name: str
+    shape: tuple[int, ...]
+    kind: Kind = Kind.REAL
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape)) if self.shape else 1
+
+    @property
+    def chw(self) -> tuple[int, int, int]:
+        """The (C, H, W) view used by kernels; a vector of n is (n, 1, 1)."""
+        if len(self.shape) == 3:
+            return self.shape  # type: ignore[return-value]
+        return (self.size, 1, 1)
+
+    @property
+    def nbytes(self) -> int:
+        c, h, w = self.chw
+        if self.kind is Kind.BITS:
+            return h * w * words(c) * 4
+        return self.size * 4
+
+
+@dataclass(frozen=True)
+class Window:
+    """A convolution or pooling window; bottom/right pads follow from the output size."""
+
+    k_h: int
+    k_w: int
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_top: int = 0
+    pad_left: int = 0
+    pad_bottom: int = 0
+    pad_right: int = 0
+    dil_h: int = 1
+    dil_w: int = 1
+
+    def out_hw(self, h: int, w: int) -> tuple[int, int]:
+        eff_h = self.dil_h * (self.k_h - 1) + 1
+        eff_w = self.dil_w * (self.k_w - 1) + 1
+        oh = (h + self.pad_top + self.pad_bottom - eff_h) // self.stride_h + 1
+        ow = (w + self.pad_left + self.pad_right - eff_w) // self.stride_w + 1
+        return oh, ow
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One per-channel elementwise op between a linear layer and its binarizer.
+
+    `op` is the ONNX op ("BatchNormalization", "Add", "Mul", "Sub", "Div") and `consts` its constant
+    operands broadcast to shape (C,) ("BatchNormalization": scale, B, mean, var; others: one array).
+    `const_first` records operand order for Sub/Div. The float32 evaluation of these steps is the
+    reference every threshold is checked against.
+    """
+
+    op: str
+    consts: tuple[np.ndarray, ...]
+    epsilon: float = 1e-5
+    const_first: bool = False
+
+
+# ----------------------------------------------------------------------------------- frontend nodes
+
+
+@dataclass
+class Node:
+    name: str
+    inputs: list[str]
+    outputs: list[str]
+
+    @property
+    def op(self) -> str:
+        return type(self).__name__
+
+
+@dataclass
+class Conv(Node):
+    weight: np.ndarray = field(repr=False, default=None)  # (C_out, C_in, k_h, k_w) float32
+    bias: np.ndarray | None = field(repr=False, default=None)
+    window: Window = None
+    onnx_op: str = "Conv"
+
+
+@dataclass
+class Dense(Node):
+    weight: np.ndarray = field(repr=False, default=None)  # (N_out, K) float32
+    bias: np.ndarray | None = field(repr=False, default=None)
+    onnx_op: str = "Gemm"
+
+
+@dataclass
+class Affine(Node):
+    step: ChainStep = None
+    onnx_op: str = "BatchNormalization"
+
+
+@dataclass
+class Binarize(Node):
+    strict: bool = False  # True: +1 iff x > 0 (0 -> -1); False: +1 iff x >= 0
+    onnx_op: str = "Sign"
+
+
+@dataclass
+class MaxPool(Node):
+    window: Window = None
+    onnx_op: str = "MaxPool"
+
+
+@dataclass
+class Flatten(Node):
+    onnx_op: str = "Flatten"
+
+
+@dataclass
+class Softmax(Node):
+    log: bool = False
+    onnx_op: str = "Softmax"
+
+
+# ------------------------------------------------------------------------------------ lowered layers
+
+
+@dataclass
+class Threshold:
+    """out bit = (acc >= values[c]) after the weights of flipped channels were negated."""
+
+    values: np.ndarray  # int32 for binary input, float32 for real input
+    flipped: np.ndarray  # bool (C,): channel whose direction was s < 0
+    constant: np.ndarray  # bool (C,): channel with s == 0 (output fixed)
+    adjusted: int = 0  # thresholds the brute-force check corrected
+    zero_channels: int = 0  # channels where the pre-sign value is exactly 0 for a reachable accumulator
+
+
+@dataclass
+class AffineOut:
+    """out = scale[c] * acc + bias[c] in float32."""
+
+    scale: np.ndarray
+    bias: np.ndarray
+
+
+@dataclass
+class Layer(Node):
+    """A kernel call. `source` names the ONNX nodes it implements."""
+
+    source: tuple[str, ...] = ()
+    why: str = ""  # what is binary here and why, for `inspect`
+
+    @property
+    def binary_macs(self) -> int:
+        return 0
+
+    @property
+    def kernel(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass
+class Pack(Layer):
+    dims: tuple[int, int, int] = (0, 0, 0)  # (C, H, W)
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_pack_chw_f32"
+
+
+@dataclass
+class Unpack(Layer):
+    dims: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_unpack_bits_chw_f32"
+
+
+@dataclass
+class ConvLayer(Layer):
+    in_dims: tuple[int, int, int] = (0, 0, 0)  # (C, H, W)
+    out_dims: tuple[int, int, int] = (0, 0, 0)
+    window: Window = None
+    binary_input: bool = True
+    packed: np.ndarray = field(repr=False, default=None)  # uint32 per output channel
+    out: Threshold | AffineOut = None
+
+    @property
+    def binary_macs(self) -> int:
+        if not self.binary_input:
+            return 0
+        c_out, oh, ow = self.out_dims
+        return oh * ow * c_out * self.in_dims[0] * self.window.k_h * self.window.k_w
+
+    @property
+    def real_macs(self) -> int:
+        if self.binary_input:
+            return 0
+        c_out, oh, ow = self.out_dims
+        return oh * ow * c_out * self.in_dims[0] * self.window.k_h * self.window.k_w
+
+    @property
+    def kernel(self) -> str:
+        src = "bin" if self.binary_input else "f32"
+        dst = "thresh" if isinstance(self.out, Threshold) else "f32"
+        return f"bnn_conv2d_{src}_{dst}"
+
+
+@dataclass
+class DenseLayer(Layer):
+    k: int = 0  # true input length
+    n_words: int = 0  # packed input words (binary input only)
+    n_out: int = 0
+    binary_input: bool = True
+    packed: np.ndarray = field(repr=False, default=None)
+    out: Threshold | AffineOut = None
+
+    @property
+    def binary_macs(self) -> int:
+        return self.k * self.n_out if self.binary_input else 0
+
+    @property
+    def real_macs(self) -> int:
+        return 0 if self.binary_input else self.k * self.n_out
+
+    @property
+    def kernel(self) -> str:
+        src = "bin" if self.binary_input else "f32"
+        dst = "thresh" if isinstance(self.out, Threshold) else "f32"
+        return f"bnn_dense_{src}_{dst}"
+
+
+@dataclass
+class PoolLayer(Layer):
+    in_dims: tuple[int, int, int] = (0, 0, 0)
+    out_dims: tuple[int, int, int] = (0, 0, 0)
+    window: Window = None
+    on_bits: bool = True
+    and_mask: np.ndarray | None = field(repr=False, default=None)  # bool (C,) AND-pooled channels
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_maxpool_bits" if self.on_bits else "bnn_maxpool_f32"
+
+
+@dataclass
+class SoftmaxLayer(Layer):
+    n: int = 0
+    log: bool = False
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_log_softmax_f32" if self.log else "bnn_softmax_f32"
+
+
+# ------------------------------------------------------------------------------------------- graph
+
+
+@dataclass
+class Graph:
+    """Nodes in execution (topological) order over named tensors."""
+
+    tensors: dict[str, Tensor]
+    nodes: list[Node]
+    input: str
+    output: str
+    model_name: str = "model"
+    arena: dict[str, int] = field(default_factory=dict)  # tensor -> byte offset (after planning)
+    arena_bytes: int = 0
+    notes: list[str] = field(default_factory=list)  # warnings for `inspect`
+
+    def producer(self, tensor: str) -> Node | None:
+        for node in self.nodes:
+            if tensor in node.outputs:
+                return node
+        return None
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return [n for n in self.nodes if tensor in n.inputs]
+
+    def with_nodes(self, nodes: list[Node], tensors: dict[str, Tensor] | None = None) -> Graph:
+        return replace(self, nodes=nodes, tensors=dict(tensors if tensors is not None else self.tensors))

@@ -1,0 +1,153 @@
+"""bnncc bench: instructions per layer and per inference, flash, RAM and stack on an emulated core.
+
+Instruction counts come from QEMU's TCG plugin interface (icount.py), so they are exact and the
+same on every run; the harness marks layer boundaries through BNN_PROFILE_MARK. They are
+instructions, not cycles: no emulator here models the pipelines or flash wait states.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+import numpy as np
+
+from bnncc.errors import BnnccError
+from bnncc.targets.firmware import build_firmware
+from bnncc.targets.icount import plugin_args, read_marks, symbol_address
+from bnncc.targets.model_header import read_model_header
+from bnncc.targets.run import run_firmware
+from bnncc.targets.sizes import firmware_sizes
+from bnncc.targets.targets import get_target
+
+BENCH_DEFINES = ("BNN_PROFILE", "BNN_BENCH")
+CALIBRATION_MARKS = 2  # harness_main.c calls bnn_profile_mark(-1) twice before the first run
+
+
+def bench_input(input_size: int) -> np.ndarray:
+    """A fixed input vector: counts depend (slightly) on data, so always measure the same one."""
+    return np.random.default_rng(0).standard_normal((1, input_size)).astype("<f4")
+
+
+def _layer_counts(marks: list[int], num_layers: int) -> tuple[list[int], int]:
+    """Per-layer instructions with the cost of one mark call removed, and that cost."""
+    expected = CALIBRATION_MARKS + num_layers + 1
+    if len(marks) != expected:
+        raise BnnccError(
+            f"the model marked {len(marks) - CALIBRATION_MARKS} layer boundaries, expected "
+            f"{num_layers + 1}: it must call BNN_PROFILE_MARK(i) before each layer and "
+            "BNN_PROFILE_MARK(NUM_LAYERS) at the end")
+    overhead = marks[1] - marks[0]
+    layer_marks = marks[CALIBRATION_MARKS:]
+    return [b - a - overhead for a, b in zip(layer_marks, layer_marks[1:])], overhead
+
+
+def _measure_instructions(model_dir: Path, name: str, target, work: Path, input_size: int):
+    fw = build_firmware(model_dir, name, target, work / "profile", defines=BENCH_DEFINES)
+    marks_file = fw.build_dir / "bnn_marks.txt"
+    qemu_extra = plugin_args(symbol_address(fw.elf, "bnn_profile_mark"), marks_file)
+    result = run_firmware(fw, bench_input(input_size).tobytes(), timeout=120.0, qemu_extra=qemu_extra)
+    marks, _total = read_marks(marks_file)
+    stack = next((int(line.split()[1], 16) for line in result.console.splitlines()
+                  if line.startswith("BNN_STACK")), None)
+    return fw, marks, stack
+
+
+def _sizes(model_dir: Path, name: str, target, work: Path, opt: str) -> dict:
+    fw = build_firmware(model_dir, name, target, work / opt.lstrip("-"), opt=opt)
+    return firmware_sizes(fw.elf, fw.map_file, fw.model_objects).as_dict()
+
+
+def bench_model(model_dir: Path, name: str, target: str, layers: list[dict]) -> dict:
+    """Measure name on target. layers[i] = {"name", "op", "binary_macs"} in execution order.
+
+    Returns a JSON-ready dict: per-layer and total instructions, binary MACs and MACs per
+    instruction; flash/RAM at -O2 and -Os split into model, runtime, libraries and harness;
+    the arena size and the measured stack high-water of one inference (bytes)."""
+    tgt = get_target(target)
+    if tgt.is_host:
+        raise BnnccError("bench needs an emulated core, not 'host'; choose one of the cortex-m targets")
+    model_dir = Path(model_dir).resolve()
+    header = read_model_header(model_dir, name)
+    if len(layers) != header.num_layers:
+        raise BnnccError(f"{len(layers)} layers given, but {name}.h declares "
+                         f"{name.upper()}_NUM_LAYERS = {header.num_layers}")
+    with tempfile.TemporaryDirectory(prefix=f"bnncc-bench-{tgt.name}-") as tmp:
+        work = Path(tmp)
+        fw, marks, stack = _measure_instructions(model_dir, name, tgt, work, header.input_size)
+        counts, mark_cost = _layer_counts(marks, header.num_layers)
+        memory = {"O2": _sizes(model_dir, name, tgt, work, "-O2"),
+                  "Os": _sizes(model_dir, name, tgt, work, "-Os")}
+    rows = []
+    for layer, count in zip(layers, counts):
+        macs = int(layer.get("binary_macs", 0))
+        rows.append({
+            "name": str(layer["name"]),
+            "op": str(layer["op"]),
+            "binary_macs": macs,
+            "instructions": count,
+            "macs_per_instruction": round(macs / count, 3) if count > 0 else 0.0,
+        })
+    total_instr = sum(counts)
+    total_macs = sum(r["binary_macs"] for r in rows)
+    return {
+        "model": name,
+        "target": tgt.name,
+        "machine": fw.machine.qemu_name,
+        "counter": "exact guest instructions (QEMU TCG plugin), -O2",
+        "layers": rows,
+        "total": {
+            "instructions": total_instr,
+            "binary_macs": total_macs,
+            "macs_per_instruction": round(total_macs / total_instr, 3) if total_instr else 0.0,
+            "profile_mark_cost": mark_cost,
+        },
+        "memory": memory,
+        "arena_bytes": header.arena_bytes,
+        "stack_bytes": stack,
+    }
+
+
+def format_bench(result: dict) -> str:
+    """A readable table of bench_model's result."""
+    lines = [f"{result['model']} on {result['target']} ({result['machine']}): "
+             f"{result['counter']}", ""]
+    width = max([len("layer")] + [len(r["name"]) for r in result["layers"]])
+    op_width = max([len("op")] + [len(r["op"]) for r in result["layers"]])
+    lines.append(f"{'layer':<{width}}  {'op':<{op_width}}  {'instructions':>12}  {'binary MACs':>12}  "
+                 f"{'MACs/instr':>10}")
+    for r in result["layers"]:
+        lines.append(f"{r['name']:<{width}}  {r['op']:<{op_width}}  {r['instructions']:>12,}  "
+                     f"{r['binary_macs']:>12,}  {r['macs_per_instruction']:>10.2f}")
+    t = result["total"]
+    lines.append(f"{'total':<{width}}  {'':<{op_width}}  {t['instructions']:>12,}  "
+                 f"{t['binary_macs']:>12,}  {t['macs_per_instruction']:>10.2f}")
+    lines.append("")
+    lines.append(f"{'memory (bytes)':<16} {'flash':>9} {'RAM':>9}   (flash = text+rodata+data, RAM = data+bss)")
+    for opt in ("O2", "Os"):
+        for part in ("model", "runtime", "libraries", "harness", "total"):
+            sizes = result["memory"][opt][part]
+            lines.append(f"  -{opt} {part:<11} {sizes['flash']:>9,} {sizes['ram']:>9,}")
+    lines.append(f"arena {result['arena_bytes']:,} B (inside the model's RAM), "
+                 f"stack high-water {result['stack_bytes']:,} B")
+    return "\n".join(lines)
+
+
+@click.command("bench")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--target", "-t", "target", required=True, help="cortex-m0plus ... cortex-m55")
+@click.option("--name", default="net", show_default=True, help="C identifier prefix of the model")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def bench_command(model: Path, target: str, name: str, as_json: bool) -> None:
+    """Instructions per inference and per layer, flash, RAM and stack of MODEL on an emulated core."""
+    from bnncc.compiler import compile_model  # the compiler imports heavy ONNX code: load on use
+
+    get_target(target)  # fail on a bad name before compiling
+    with tempfile.TemporaryDirectory(prefix="bnncc-bench-model-") as tmp:
+        compiled = compile_model(model, Path(tmp), name)
+        layers = [{"name": layer.name, "op": layer.op, "binary_macs": layer.binary_macs}
+                  for layer in compiled.layers]
+        result = bench_model(Path(tmp), compiled.name, target, layers)
+    click.echo(json.dumps(result, indent=2) if as_json else format_bench(result))

@@ -1,0 +1,100 @@
+"""Bop and Bop2ndOrder: optimizers for genuinely binary weights, plus the parameter split helper.
+
+Notation: w in {-1, +1}, g = dL/dw (the STE pseudo-gradient), sgn with 0 -> +1.
+
+Bop (Helwegen et al. 2019):
+    m <- (1 - gamma) m + gamma g
+    flip w (w <- -w) iff w * m > tau      (i.e. |m| > tau and sign(m) == sign(w))
+Bop2ndOrder (Suarez-Ramirez et al. 2021):
+    m <- (1 - gamma) m + gamma g
+    v <- (1 - sigma) v + sigma g^2
+    biased:    flip iff w * m / (sqrt(v) + eps) > tau
+    unbiased:  flip iff w * (m / gamma) / (sqrt(v / sigma) + eps) > tau
+The "unbiased" variant is the reference code's constant rescaling by the current gamma and sigma (not
+Adam's 1 - beta^t correction); it is the biased rule with tau' ~ tau * gamma / sqrt(sigma).
+A flip moves w against the averaged gradient: when m > 0 the loss falls as w decreases, so +1 -> -1.
+
+Real parameters (BatchNorm, biases, latent weights) belong to a standard optimizer; `split_parameters`
+separates them. The optimizers here ignore parameters without gradients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+EPS = 1e-10  # the reference code's epsilon in sqrt(v) + eps
+
+
+class Bop(torch.optim.Optimizer):
+    def __init__(self, params: Iterable[torch.Tensor], threshold: float = 1e-8, gamma: float = 1e-4):
+        if threshold < 0 or not 0 < gamma <= 1:
+            raise ValueError("Bop needs threshold >= 0 and 0 < gamma <= 1")
+        super().__init__(params, dict(threshold=threshold, gamma=gamma))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            tau, gamma = group["threshold"], group["gamma"]
+            for w in group["params"]:
+                if w.grad is None:
+                    continue
+                state = self.state[w]
+                if "m" not in state:
+                    state["m"] = torch.zeros_like(w)
+                m = state["m"]
+                m.mul_(1.0 - gamma).add_(w.grad, alpha=gamma)
+                w.copy_(torch.where(w * m > tau, -w, w))
+        return loss
+
+
+class Bop2ndOrder(torch.optim.Optimizer):
+    def __init__(self, params: Iterable[torch.Tensor], threshold: float = 1e-6, gamma: float = 1e-6,
+                 sigma: float = 1e-2, bias_correction: bool = False):
+        if threshold < 0 or not 0 < gamma <= 1 or not 0 < sigma <= 1:
+            raise ValueError("Bop2ndOrder needs threshold >= 0, 0 < gamma <= 1 and 0 < sigma <= 1")
+        super().__init__(params, dict(threshold=threshold, gamma=gamma, sigma=sigma,
+                                      bias_correction=bias_correction))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            tau, gamma, sigma = group["threshold"], group["gamma"], group["sigma"]
+            for w in group["params"]:
+                if w.grad is None:
+                    continue
+                state = self.state[w]
+                if "m" not in state:
+                    state["m"] = torch.zeros_like(w)
+                    state["v"] = torch.zeros_like(w)
+                m, v = state["m"], state["v"]
+                m.mul_(1.0 - gamma).add_(w.grad, alpha=gamma)
+                v.mul_(1.0 - sigma).addcmul_(w.grad, w.grad, value=sigma)
+                if group["bias_correction"]:
+                    ratio = (m / gamma) / (torch.sqrt(v / sigma) + EPS)
+                else:
+                    ratio = m / (torch.sqrt(v) + EPS)
+                w.copy_(torch.where(w * ratio > tau, -w, w))
+        return loss
+
+
+def is_binary_parameter(p: torch.Tensor) -> bool:
+    return bool(getattr(p, "bnn_binary", False))
+
+
+def split_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+    """(binary, real): +-1 weights for Bop; everything else (BN, biases, latent or real layers) for Adam."""
+    binary, real = [], []
+    for p in model.parameters():
+        (binary if is_binary_parameter(p) else real).append(p)
+    return binary, real

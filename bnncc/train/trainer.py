@@ -1,0 +1,148 @@
+"""The training loop shared by the `bnncc train` command, the digits example and the studies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bnncc.train.data import Split
+from bnncc.train.layers import clip_latent_weights
+from bnncc.train.models import BinaryCNN, BinaryMLP, FloatMLP
+from bnncc.train.optim import Bop, Bop2ndOrder, split_parameters
+from bnncc.train.schedules import apply_schedules, make_schedule
+
+ARCHS = ("mlp", "cnn", "float-mlp")
+OPTIMIZERS = ("adam", "bop", "bop2nd", "bop2nd-unbiased")
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "mlp"
+    optimizer: str = "adam"
+    schedule: str = "constant"
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-2          # Adam: latent weights (adam) or only the real parameters (bop*)
+    tau: float = 1e-6         # Bop threshold
+    gamma: float = 1e-3       # Bop adaptivity rate
+    sigma: float = 1e-2       # Bop2ndOrder second-moment rate
+    width: int = 256          # MLP hidden width; CNN: channels (width/8, width/4, width/4)
+    depth: int = 2            # MLP hidden layers
+    ste: str = "clipped"
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def uses_bop(config: TrainConfig) -> bool:
+    return config.optimizer.startswith("bop")
+
+
+def cnn_channels(width: int) -> tuple[int, int, int]:
+    return (max(8, width // 8), max(8, width // 4), max(8, width // 4))
+
+
+def build_model(config: TrainConfig, num_features: int, image_size: int, num_classes: int = 10) -> nn.Module:
+    weight_mode = "binary" if uses_bop(config) else "latent"
+    if config.arch == "mlp":
+        return BinaryMLP(num_features, [config.width] * config.depth, num_classes,
+                         weight_mode=weight_mode, ste=config.ste)
+    if config.arch == "cnn":
+        return BinaryCNN(1, image_size, cnn_channels(config.width), num_classes,
+                         weight_mode=weight_mode, ste=config.ste)
+    if config.arch == "float-mlp":
+        return FloatMLP(num_features, [config.width] * config.depth, num_classes)
+    raise ValueError(f"unknown arch '{config.arch}', expected one of {ARCHS}")
+
+
+def model_input(x: np.ndarray | torch.Tensor, arch: str, image_size: int) -> torch.Tensor:
+    """Flat (N, F) features -> the model's input layout ((N, 1, S, S) for the CNN)."""
+    t = torch.as_tensor(x, dtype=torch.float32)
+    if arch == "cnn":
+        return t.reshape(len(t), 1, image_size, image_size)
+    return t
+
+
+def build_optimizers(model: nn.Module, config: TrainConfig):
+    """[(optimizer, {hyper-parameter: schedule})]: Adam alone, or Bop* on binary weights + Adam on the rest."""
+    def sched(initial: float):
+        return make_schedule(config.schedule, initial, config.epochs)
+
+    if not uses_bop(config):
+        adam = torch.optim.Adam(model.parameters(), lr=config.lr)
+        return [(adam, {"lr": sched(config.lr)})]
+    binary, real = split_parameters(model)
+    if config.optimizer == "bop":
+        bop = Bop(binary, threshold=config.tau, gamma=config.gamma)
+    elif config.optimizer in ("bop2nd", "bop2nd-unbiased"):
+        bop = Bop2ndOrder(binary, threshold=config.tau, gamma=config.gamma, sigma=config.sigma,
+                          bias_correction=config.optimizer == "bop2nd-unbiased")
+    else:
+        raise ValueError(f"unknown optimizer '{config.optimizer}', expected one of {OPTIMIZERS}")
+    adam = torch.optim.Adam(real, lr=config.lr)
+    return [(bop, {"gamma": sched(config.gamma)}), (adam, {"lr": sched(config.lr)})]
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    return float((model(x).argmax(dim=1) == y).float().mean())
+
+
+def train_model(model: nn.Module, split: Split, config: TrainConfig,
+                on_epoch: Callable[[dict], None] | None = None, progress: bool = False) -> list[dict]:
+    """Train with cross-entropy; returns one record per epoch: epoch, loss, train_acc, test_acc, seconds."""
+    import time
+
+    torch.manual_seed(config.seed)
+    x_train = model_input(split.x_train, config.arch, split.image_size)
+    y_train = torch.as_tensor(split.y_train)
+    x_test = model_input(split.x_test, config.arch, split.image_size)
+    y_test = torch.as_tensor(split.y_test)
+    optimizers = build_optimizers(model, config)
+    generator = torch.Generator().manual_seed(config.seed)
+    history = []
+    steps_per_epoch = (len(x_train) + config.batch_size - 1) // config.batch_size
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=config.epochs * steps_per_epoch, unit="batch", leave=False)
+    for epoch in range(config.epochs):
+        start = time.perf_counter()
+        for optimizer, schedules in optimizers:
+            apply_schedules(optimizer, schedules, epoch)
+        model.train()
+        order = torch.randperm(len(x_train), generator=generator)
+        total_loss = 0.0
+        for begin in range(0, len(order), config.batch_size):
+            idx = order[begin:begin + config.batch_size]
+            if len(idx) < 2:  # BatchNorm needs more than one sample per batch
+                continue
+            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            for optimizer, _ in optimizers:
+                optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            for optimizer, _ in optimizers:
+                optimizer.step()
+            clip_latent_weights(model)
+            total_loss += loss.item() * len(idx)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+        record = dict(epoch=epoch + 1, loss=total_loss / len(x_train),
+                      train_acc=accuracy(model, x_train, y_train), test_acc=accuracy(model, x_test, y_test),
+                      seconds=time.perf_counter() - start)
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    if bar is not None:
+        bar.close()
+    model.eval()
+    return history

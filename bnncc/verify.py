@@ -1,0 +1,187 @@
+"""Run the generated C and compare it with onnxruntime.
+
+Two references are computed with onnxruntime (graph optimizations off: the model exactly as written):
+- `onnx`: the model as exported;
+- `bnncc`: the same model with every ONNX `Sign` replaced by Where(x >= 0, 1, -1), bnncc's convention.
+The C must match the `bnncc` reference on every input (argmax equal, |diff| <= 1e-4 * max(1, |ref|)).
+Inputs where the `onnx` reference differs are reported separately, with the number of exact zeros that
+met a Sign: those are sign-at-zero cases, not compiler errors.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+from .compiler import compile_model
+from .errors import BnnccError
+from .frontend.fold import fold_constants
+from .frontend.load import load_model
+from .passes.chain import reference_session_options
+
+RELATIVE_TOLERANCE = 1e-4
+
+
+@dataclass
+class VerifyReport:
+    target: str
+    samples: int
+    argmax_agree: int
+    max_abs_diff: float
+    worst_ratio: float  # max |diff| / max(1, |ref|): must stay <= RELATIVE_TOLERANCE
+    mismatched: list[int] = field(default_factory=list)
+    sign_zero_samples: list[int] = field(default_factory=list)  # ONNX Sign met an exact 0
+    sign_zero_explained: bool = True  # every onnx/bnncc difference is on a sign-zero sample
+    onnx_argmax_agree: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatched and self.argmax_agree == self.samples and self.sign_zero_explained
+
+    def summary(self) -> str:
+        lines = [
+            f"target {self.target}: {self.samples} inputs",
+            f"  argmax agrees with onnxruntime: {self.argmax_agree}/{self.samples}",
+            f"  max |C - onnxruntime|: {self.max_abs_diff:.3g} "
+            f"(worst |diff| / max(1, |ref|) = {self.worst_ratio:.3g}, tolerance {RELATIVE_TOLERANCE:g})",
+        ]
+        if self.sign_zero_samples:
+            lines.append(
+                f"  sign-at-zero: on {len(self.sign_zero_samples)} input(s) an ONNX Sign met an exact 0 "
+                f"(ONNX: 0, bnncc: +1); with bnncc's convention the reference matches "
+                f"({'every difference explained' if self.sign_zero_explained else 'NOT all differences explained'}); "
+                f"argmax vs the unmodified model: {self.onnx_argmax_agree}/{self.samples}")
+        else:
+            lines.append("  sign-at-zero: no ONNX Sign met an exact 0")
+        if self.mismatched:
+            shown = ", ".join(str(i) for i in self.mismatched[:10])
+            lines.append(f"  MISMATCH on {len(self.mismatched)} input(s): {shown}")
+        lines.append("  result: " + ("MATCH" if self.ok else "MISMATCH"))
+        return "\n".join(lines)
+
+
+def random_inputs(input_size: int, count: int, seed: int = 0) -> np.ndarray:
+    """Inputs on a dyadic grid (multiples of 1/16 in [-4, 4]): float sums over them are exact, so a
+    real-input first layer gives the same bits in any summation order."""
+    rng = np.random.default_rng(seed)
+    return (rng.integers(-64, 65, size=(count, input_size)) / 16.0).astype(np.float32)
+
+
+def load_inputs(path: Path, input_size: int) -> np.ndarray:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise BnnccError(f"cannot read inputs '{path}': {exc}") from None
+    data = np.asarray(data, np.float32)
+    if data.size % input_size:
+        raise BnnccError(f"inputs '{path}' hold {data.size} values, not a multiple of the input size {input_size}")
+    return data.reshape(-1, input_size)
+
+
+class Reference:
+    """onnxruntime on the model as written, and with bnncc's sign(0) = +1 convention."""
+
+    def __init__(self, model_path: Path):
+        model = load_model(model_path)
+        self.input = [i for i in model.graph.input
+                      if i.name not in {t.name for t in model.graph.initializer}][0]
+        self.shape = [d.dim_value for d in self.input.type.tensor_type.shape.dim]
+        self.output = model.graph.output[0].name
+        _, live = fold_constants(model)
+        live_signs = [n for n in live if n.op_type == "Sign"]
+        self.original = _session(model)
+        self.convention, self.zero_probes = _convention_session(model, live_signs)
+
+    def run(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(onnx outputs, bnncc-convention outputs, exact zeros met by Sign per input)."""
+        original, convention, zeros = [], [], []
+        for x in inputs:
+            feed = {self.input.name: x.reshape(self.shape)}
+            original.append(self.original.run([self.output], feed)[0].reshape(-1))
+            results = self.convention.run(None, feed)
+            convention.append(results[0].reshape(-1))
+            zeros.append(sum(int(np.sum(r == 0)) for r in results[1:]))
+        return np.array(original), np.array(convention), np.array(zeros)
+
+
+def _session(model: onnx.ModelProto) -> ort.InferenceSession:
+    try:
+        return ort.InferenceSession(model.SerializeToString(), reference_session_options(),
+                                    providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise BnnccError(f"onnxruntime cannot run the model: {str(exc).splitlines()[0][:300]}") from None
+
+
+def _convention_session(model: onnx.ModelProto, live_signs) -> tuple[ort.InferenceSession, list[str]]:
+    changed = onnx.ModelProto()
+    changed.CopyFrom(model)
+    graph = changed.graph
+    graph.initializer.extend([
+        numpy_helper.from_array(np.array(0, np.float32), "bnncc_zero"),
+        numpy_helper.from_array(np.array(1, np.float32), "bnncc_plus_one"),
+        numpy_helper.from_array(np.array(-1, np.float32), "bnncc_minus_one"),
+    ])
+    live_ids = {(n.name, tuple(n.output)) for n in live_signs}
+    nodes, probes = [], []
+    for node in graph.node:
+        if node.op_type == "Sign" and (node.name, tuple(node.output)) in live_ids:
+            cond = node.output[0] + "__bnncc_ge0"
+            nodes.append(helper.make_node("GreaterOrEqual", [node.input[0], "bnncc_zero"], [cond]))
+            nodes.append(helper.make_node("Where", [cond, "bnncc_plus_one", "bnncc_minus_one"], [node.output[0]]))
+            probes.append(node.input[0])
+        else:
+            nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.output[1:]
+    for name in probes:
+        graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    return _session(changed), probes
+
+
+def compare(c_out: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray]:
+    """Per-input match flags, max abs diff, worst tolerance ratio, per-input argmax agreement."""
+    diff = np.abs(c_out.astype(np.float64) - ref.astype(np.float64))
+    ratio = diff / np.maximum(1.0, np.abs(ref.astype(np.float64)))
+    argmax = np.argmax(c_out, axis=1) == np.argmax(ref, axis=1)
+    close = np.all(ratio <= RELATIVE_TOLERANCE, axis=1) & argmax
+    return close, float(diff.max(initial=0.0)), float(ratio.max(initial=0.0)), argmax
+
+
+def run_compiled(model_dir: Path, name: str, target: str, inputs: np.ndarray, output_size: int) -> np.ndarray:
+    if target == "host":
+        from .hostrun import build_host, run_host
+
+        with tempfile.TemporaryDirectory(prefix="bnncc-host-") as tmp:
+            exe = build_host(model_dir, name, Path(tmp))
+            return run_host(exe, inputs, output_size)
+    from .targets.run import run_inputs
+
+    return run_inputs(model_dir, name, target, inputs)
+
+
+def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, samples: int = 300,
+                 target: str = "host", seed: int = 0) -> VerifyReport:
+    """Compile, run on `target`, compare with onnxruntime."""
+    model_path = Path(model_path)
+    with tempfile.TemporaryDirectory(prefix="bnncc-verify-") as tmp:
+        compiled = compile_model(model_path, Path(tmp) / "model", name="model")
+        if inputs is None:
+            inputs = random_inputs(compiled.input_size, samples, seed)
+        inputs = np.asarray(inputs, np.float32).reshape(-1, compiled.input_size)
+        c_out = run_compiled(Path(tmp) / "model", compiled.name, target, inputs, compiled.output_size)
+    original, convention, zeros = Reference(model_path).run(inputs)
+    close, max_diff, worst, argmax = compare(c_out, convention)
+    differs = np.any(original != convention, axis=1)
+    zero_samples = [int(i) for i in np.flatnonzero(zeros > 0)]
+    explained = bool(np.all(~differs | (zeros > 0)))
+    _, _, _, onnx_argmax = compare(c_out, original)
+    return VerifyReport(target, len(inputs), int(argmax.sum()), max_diff, worst,
+                        [int(i) for i in np.flatnonzero(~close)], zero_samples, explained,
+                        int(onnx_argmax.sum()))

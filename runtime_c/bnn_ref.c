@@ -1,0 +1,367 @@
+/*
+ * bnn_ref.c - reference twins of the bnn.h kernels: the semantics of bnn.h, spelled out
+ * tap by tap and bit by bit. Speed does not matter here; being obviously right does.
+ */
+#include "bnn_ref.h"
+
+#include <math.h>
+#include <stddef.h>
+
+static int ref_bit(const uint32_t *words, int32_t i)
+{
+    return (int)((words[i / 32] >> (i % 32)) & 1u);
+}
+
+static void ref_set_bit(uint32_t *words, int32_t i)
+{
+    words[i / 32] |= (uint32_t)1u << (i % 32);
+}
+
+static int32_t ref_popcount(uint32_t x)
+{
+    int32_t n = 0;
+    while (x != 0u) {
+        x &= x - 1u;
+        ++n;
+    }
+    return n;
+}
+
+/* Input coordinate of tap k for output coordinate o along one axis. */
+static int32_t ref_tap(int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t dil)
+{
+    return o * stride - pad + k * dil;
+}
+
+void bnn_pack_chw_f32_ref(const float *in, bnn_dims d, uint32_t *out)
+{
+    int32_t words = BNN_WORDS(d.c);
+    int32_t y, x, c;
+    for (y = 0; y < d.h; ++y) {
+        for (x = 0; x < d.w; ++x) {
+            uint32_t *pix = out + (y * d.w + x) * words;
+            for (c = 0; c < words; ++c) {
+                pix[c] = 0u;
+            }
+            for (c = 0; c < d.c; ++c) {
+                if (in[(c * d.h + y) * d.w + x] >= 0.0f) {
+                    ref_set_bit(pix, c);
+                }
+            }
+        }
+    }
+}
+
+void bnn_unpack_bits_chw_f32_ref(const uint32_t *in, bnn_dims d, float *out)
+{
+    int32_t words = BNN_WORDS(d.c);
+    int32_t y, x, c;
+    for (c = 0; c < d.c; ++c) {
+        for (y = 0; y < d.h; ++y) {
+            for (x = 0; x < d.w; ++x) {
+                const uint32_t *pix = in + (y * d.w + x) * words;
+                out[(c * d.h + y) * d.w + x] = ref_bit(pix, c) ? 1.0f : -1.0f;
+            }
+        }
+    }
+}
+
+/* Integer accumulator of output channel o at (oy, ox): K_valid - 2 * popcount(valid taps). */
+static int32_t ref_conv_bin_acc(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
+                                const bnn_window *win, int32_t o, int32_t oy, int32_t ox)
+{
+    int32_t words = BNN_WORDS(in_d.c);
+    const uint32_t *w_o = weights + o * win->k_h * win->k_w * words;
+    int32_t k_valid = 0, mismatches = 0;
+    int32_t ky, kx, j;
+    for (ky = 0; ky < win->k_h; ++ky) {
+        int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+        for (kx = 0; kx < win->k_w; ++kx) {
+            int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+            if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                continue; /* zero padding: the tap contributes 0 */
+            }
+            k_valid += in_d.c;
+            for (j = 0; j < words; ++j) {
+                uint32_t a = in[(iy * in_d.w + ix) * words + j];
+                uint32_t w = w_o[(ky * win->k_w + kx) * words + j];
+                mismatches += ref_popcount(a ^ w);
+            }
+        }
+    }
+    return k_valid - 2 * mismatches;
+}
+
+void bnn_conv2d_bin_thresh_ref(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
+                               const int32_t *thresh, const bnn_window *win, uint32_t *out,
+                               bnn_dims out_d)
+{
+    int32_t out_words = BNN_WORDS(out_d.c);
+    int32_t oy, ox, o;
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox) {
+            uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
+            for (o = 0; o < out_words; ++o) {
+                pix[o] = 0u;
+            }
+            for (o = 0; o < out_d.c; ++o) {
+                if (ref_conv_bin_acc(in, in_d, weights, win, o, oy, ox) >= thresh[o]) {
+                    ref_set_bit(pix, o);
+                }
+            }
+        }
+    }
+}
+
+void bnn_conv2d_bin_f32_ref(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
+                            const float *scale, const float *bias, const bnn_window *win,
+                            float *out, bnn_dims out_d)
+{
+    int32_t oy, ox, o;
+    for (o = 0; o < out_d.c; ++o) {
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ++ox) {
+                int32_t acc = ref_conv_bin_acc(in, in_d, weights, win, o, oy, ox);
+                out[(o * out_d.h + oy) * out_d.w + ox] = scale[o] * (float)acc + bias[o];
+            }
+        }
+    }
+}
+
+/* Float accumulator of a conv on REAL input, summed in the order ci, ky, kx (the order the
+ * optimized kernel keeps, so the two agree bit for bit). */
+static float ref_conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *weights,
+                               const bnn_window *win, int32_t o, int32_t oy, int32_t ox)
+{
+    int32_t k = in_d.c * win->k_h * win->k_w;
+    const uint32_t *w_o = weights + o * BNN_WORDS(k);
+    float acc = 0.0f;
+    int32_t ci, ky, kx;
+    for (ci = 0; ci < in_d.c; ++ci) {
+        for (ky = 0; ky < win->k_h; ++ky) {
+            int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+            for (kx = 0; kx < win->k_w; ++kx) {
+                int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+                float x;
+                if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                    continue;
+                }
+                x = in[(ci * in_d.h + iy) * in_d.w + ix];
+                if (ref_bit(w_o, (ci * win->k_h + ky) * win->k_w + kx)) {
+                    acc += x;
+                } else {
+                    acc -= x;
+                }
+            }
+        }
+    }
+    return acc;
+}
+
+void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                               const float *thresh, const bnn_window *win, uint32_t *out,
+                               bnn_dims out_d)
+{
+    int32_t out_words = BNN_WORDS(out_d.c);
+    int32_t oy, ox, o;
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox) {
+            uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
+            for (o = 0; o < out_words; ++o) {
+                pix[o] = 0u;
+            }
+            for (o = 0; o < out_d.c; ++o) {
+                if (ref_conv_real_acc(in, in_d, weights, win, o, oy, ox) >= thresh[o]) {
+                    ref_set_bit(pix, o);
+                }
+            }
+        }
+    }
+}
+
+void bnn_conv2d_f32_f32_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                            const float *scale, const float *bias, const bnn_window *win,
+                            float *out, bnn_dims out_d)
+{
+    int32_t oy, ox, o;
+    for (o = 0; o < out_d.c; ++o) {
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ++ox) {
+                float acc = ref_conv_real_acc(in, in_d, weights, win, o, oy, ox);
+                out[(o * out_d.h + oy) * out_d.w + ox] = scale[o] * acc + bias[o];
+            }
+        }
+    }
+}
+
+static int32_t ref_dense_bin_acc(const uint32_t *in, int32_t n_words, int32_t k,
+                                 const uint32_t *w_o)
+{
+    int32_t mismatches = 0, j;
+    for (j = 0; j < n_words; ++j) {
+        mismatches += ref_popcount(in[j] ^ w_o[j]);
+    }
+    return k - 2 * mismatches;
+}
+
+void bnn_dense_bin_thresh_ref(const uint32_t *in, int32_t n_words, int32_t k,
+                              const uint32_t *weights, const int32_t *thresh, int32_t n_out,
+                              uint32_t *out)
+{
+    int32_t o;
+    for (o = 0; o < BNN_WORDS(n_out); ++o) {
+        out[o] = 0u;
+    }
+    for (o = 0; o < n_out; ++o) {
+        if (ref_dense_bin_acc(in, n_words, k, weights + o * n_words) >= thresh[o]) {
+            ref_set_bit(out, o);
+        }
+    }
+}
+
+void bnn_dense_bin_f32_ref(const uint32_t *in, int32_t n_words, int32_t k,
+                           const uint32_t *weights, const float *scale, const float *bias,
+                           int32_t n_out, float *out)
+{
+    int32_t o;
+    for (o = 0; o < n_out; ++o) {
+        int32_t acc = ref_dense_bin_acc(in, n_words, k, weights + o * n_words);
+        out[o] = scale[o] * (float)acc + bias[o];
+    }
+}
+
+static float ref_dense_real_acc(const float *in, int32_t n_in, const uint32_t *w_o)
+{
+    float acc = 0.0f;
+    int32_t i;
+    for (i = 0; i < n_in; ++i) {
+        if (ref_bit(w_o, i)) {
+            acc += in[i];
+        } else {
+            acc -= in[i];
+        }
+    }
+    return acc;
+}
+
+void bnn_dense_f32_thresh_ref(const float *in, int32_t n_in, const uint32_t *weights,
+                              const float *thresh, int32_t n_out, uint32_t *out)
+{
+    int32_t o;
+    for (o = 0; o < BNN_WORDS(n_out); ++o) {
+        out[o] = 0u;
+    }
+    for (o = 0; o < n_out; ++o) {
+        if (ref_dense_real_acc(in, n_in, weights + o * BNN_WORDS(n_in)) >= thresh[o]) {
+            ref_set_bit(out, o);
+        }
+    }
+}
+
+void bnn_dense_f32_f32_ref(const float *in, int32_t n_in, const uint32_t *weights,
+                           const float *scale, const float *bias, int32_t n_out, float *out)
+{
+    int32_t o;
+    for (o = 0; o < n_out; ++o) {
+        float acc = ref_dense_real_acc(in, n_in, weights + o * BNN_WORDS(n_in));
+        out[o] = scale[o] * acc + bias[o];
+    }
+}
+
+void bnn_maxpool_bits_ref(const uint32_t *in, bnn_dims in_d, const bnn_window *win,
+                          const uint32_t *and_mask, uint32_t *out, bnn_dims out_d)
+{
+    int32_t words = BNN_WORDS(in_d.c);
+    int32_t oy, ox, c, ky, kx;
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox) {
+            uint32_t *pix = out + (oy * out_d.w + ox) * words;
+            for (c = 0; c < words; ++c) {
+                pix[c] = 0u;
+            }
+            for (c = 0; c < in_d.c; ++c) {
+                int use_and = and_mask != NULL && ref_bit(and_mask, c);
+                int any = 0, result = use_and ? 1 : 0;
+                for (ky = 0; ky < win->k_h; ++ky) {
+                    int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+                    for (kx = 0; kx < win->k_w; ++kx) {
+                        int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+                        int bit;
+                        if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                            continue; /* padding is -inf: never the max */
+                        }
+                        any = 1;
+                        bit = ref_bit(in + (iy * in_d.w + ix) * words, c);
+                        result = use_and ? (result && bit) : (result || bit);
+                    }
+                }
+                /* A window with no valid tap gives bit 0 (-1). */
+                if (any && result) {
+                    ref_set_bit(pix, c);
+                }
+            }
+        }
+    }
+}
+
+void bnn_maxpool_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win, float *out,
+                         bnn_dims out_d)
+{
+    int32_t oy, ox, c, ky, kx;
+    for (c = 0; c < in_d.c; ++c) {
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ++ox) {
+                float best = -INFINITY;
+                for (ky = 0; ky < win->k_h; ++ky) {
+                    int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+                    for (kx = 0; kx < win->k_w; ++kx) {
+                        int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+                        float x;
+                        if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                            continue;
+                        }
+                        x = in[(c * in_d.h + iy) * in_d.w + ix];
+                        if (x > best) {
+                            best = x;
+                        }
+                    }
+                }
+                out[(c * out_d.h + oy) * out_d.w + ox] = best;
+            }
+        }
+    }
+}
+
+void bnn_softmax_f32_ref(const float *in, int32_t n, float *out)
+{
+    double max = in[0], sum = 0.0;
+    int32_t i;
+    for (i = 1; i < n; ++i) {
+        if (in[i] > max) {
+            max = in[i];
+        }
+    }
+    for (i = 0; i < n; ++i) {
+        sum += exp((double)in[i] - max);
+    }
+    for (i = 0; i < n; ++i) {
+        out[i] = (float)(exp((double)in[i] - max) / sum);
+    }
+}
+
+void bnn_log_softmax_f32_ref(const float *in, int32_t n, float *out)
+{
+    double max = in[0], sum = 0.0;
+    int32_t i;
+    for (i = 1; i < n; ++i) {
+        if (in[i] > max) {
+            max = in[i];
+        }
+    }
+    for (i = 0; i < n; ++i) {
+        sum += exp((double)in[i] - max);
+    }
+    for (i = 0; i < n; ++i) {
+        out[i] = (float)((double)in[i] - max - log(sum));
+    }
+}

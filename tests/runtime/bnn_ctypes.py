@@ -1,0 +1,225 @@
+"""ctypes bindings of the C runtime (runtime_c/*.c + bnn_ref.c) built as one shared library.
+
+Every kernel is exposed twice, optimized and reference (suffix ``_ref``), behind the same
+numpy-level call so tests can run either by name.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime_c"
+
+_I32 = ctypes.c_int32
+_P = ctypes.c_void_p
+
+
+class Dims(ctypes.Structure):
+    _fields_ = [("h", _I32), ("w", _I32), ("c", _I32)]
+
+
+class Window(ctypes.Structure):
+    _fields_ = [
+        ("k_h", _I32), ("k_w", _I32),
+        ("stride_h", _I32), ("stride_w", _I32),
+        ("pad_top", _I32), ("pad_left", _I32),
+        ("dil_h", _I32), ("dil_w", _I32),
+    ]
+
+
+_SIGNATURES = {
+    "bnn_pack_chw_f32": [_P, Dims, _P],
+    "bnn_unpack_bits_chw_f32": [_P, Dims, _P],
+    "bnn_conv2d_bin_thresh": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_bin_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_f32_thresh": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_f32_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_dense_bin_thresh": [_P, _I32, _I32, _P, _P, _I32, _P],
+    "bnn_dense_bin_f32": [_P, _I32, _I32, _P, _P, _P, _I32, _P],
+    "bnn_dense_f32_thresh": [_P, _I32, _P, _P, _I32, _P],
+    "bnn_dense_f32_f32": [_P, _I32, _P, _P, _P, _I32, _P],
+    "bnn_maxpool_bits": [_P, Dims, ctypes.POINTER(Window), _P, _P, Dims],
+    "bnn_maxpool_f32": [_P, Dims, ctypes.POINTER(Window), _P, Dims],
+    "bnn_softmax_f32": [_P, _I32, _P],
+    "bnn_log_softmax_f32": [_P, _I32, _P],
+}
+
+
+def build_library(out_dir: Path, cc: str = "gcc", extra_flags: tuple[str, ...] = ()) -> Path:
+    """Compiles every runtime .c file plus the reference twins into one shared library."""
+    sources = sorted(str(p) for p in RUNTIME_DIR.glob("*.c"))
+    lib_path = out_dir / "libbnn_runtime.so"
+    cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-shared",
+           "-fPIC", *extra_flags, "-I", str(RUNTIME_DIR), *sources, "-lm", "-o", str(lib_path)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return lib_path
+
+
+def _ptr(a: np.ndarray) -> int:
+    assert a.flags["C_CONTIGUOUS"]
+    return a.ctypes.data
+
+
+def words(n: int) -> int:
+    return (n + 31) // 32
+
+
+class Runtime:
+    """numpy-level calls of the C kernels; ``ref=True`` selects the reference twin."""
+
+    def __init__(self, lib_path: Path):
+        self.lib = ctypes.CDLL(str(lib_path))
+        for name, args in _SIGNATURES.items():
+            for fname in (name, name + "_ref"):
+                fn = getattr(self.lib, fname)
+                fn.argtypes = args
+                fn.restype = None
+        for fname in ("bnn_expf", "bnn_logf"):
+            fn = getattr(self.lib, fname)
+            fn.argtypes = [ctypes.c_float]
+            fn.restype = ctypes.c_float
+
+    def _fn(self, name: str, ref: bool):
+        return getattr(self.lib, name + ("_ref" if ref else ""))
+
+    # --- packing ---------------------------------------------------------------------------
+    def pack_chw_f32(self, x: np.ndarray, ref: bool = False) -> np.ndarray:
+        c, h, w = x.shape
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.full((h, w, words(c)), 0xDEADBEEF, dtype=np.uint32)
+        self._fn("bnn_pack_chw_f32", ref)(_ptr(x), Dims(h, w, c), _ptr(out))
+        return out
+
+    def unpack_bits_chw_f32(self, bits: np.ndarray, c: int, ref: bool = False) -> np.ndarray:
+        h, w, _ = bits.shape
+        bits = np.ascontiguousarray(bits, dtype=np.uint32)
+        out = np.full((c, h, w), np.nan, dtype=np.float32)
+        self._fn("bnn_unpack_bits_chw_f32", ref)(_ptr(bits), Dims(h, w, c), _ptr(out))
+        return out
+
+    # --- convolutions ----------------------------------------------------------------------
+    def conv2d_bin(self, bits: np.ndarray, c_in: int, wbits: np.ndarray, win: Window,
+                   out_hw: tuple[int, int], c_out: int, thresh=None, scale=None, bias=None,
+                   ref: bool = False) -> np.ndarray:
+        """bits: (H, W, words(c_in)); wbits: (c_out, k_h, k_w, words(c_in))."""
+        h, w, _ = bits.shape
+        oh, ow = out_hw
+        bits = np.ascontiguousarray(bits, dtype=np.uint32)
+        wbits = np.ascontiguousarray(wbits, dtype=np.uint32)
+        if thresh is not None:
+            thresh = np.ascontiguousarray(thresh, dtype=np.int32)
+            out = np.full((oh, ow, words(c_out)), 0xDEADBEEF, dtype=np.uint32)
+            self._fn("bnn_conv2d_bin_thresh", ref)(
+                _ptr(bits), Dims(h, w, c_in), _ptr(wbits), _ptr(thresh), ctypes.byref(win),
+                _ptr(out), Dims(oh, ow, c_out))
+            return out
+        scale = np.ascontiguousarray(scale, dtype=np.float32)
+        bias = np.ascontiguousarray(bias, dtype=np.float32)
+        out = np.full((c_out, oh, ow), np.nan, dtype=np.float32)
+        self._fn("bnn_conv2d_bin_f32", ref)(
+            _ptr(bits), Dims(h, w, c_in), _ptr(wbits), _ptr(scale), _ptr(bias),
+            ctypes.byref(win), _ptr(out), Dims(oh, ow, c_out))
+        return out
+
+    def conv2d_real(self, x: np.ndarray, wbits: np.ndarray, win: Window, out_hw, c_out: int,
+                    thresh=None, scale=None, bias=None, ref: bool = False) -> np.ndarray:
+        """x: (C, H, W) float32; wbits: (c_out, words(c_in * k_h * k_w))."""
+        c, h, w = x.shape
+        oh, ow = out_hw
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        wbits = np.ascontiguousarray(wbits, dtype=np.uint32)
+        if thresh is not None:
+            thresh = np.ascontiguousarray(thresh, dtype=np.float32)
+            out = np.full((oh, ow, words(c_out)), 0xDEADBEEF, dtype=np.uint32)
+            self._fn("bnn_conv2d_f32_thresh", ref)(
+                _ptr(x), Dims(h, w, c), _ptr(wbits), _ptr(thresh), ctypes.byref(win),
+                _ptr(out), Dims(oh, ow, c_out))
+            return out
+        scale = np.ascontiguousarray(scale, dtype=np.float32)
+        bias = np.ascontiguousarray(bias, dtype=np.float32)
+        out = np.full((c_out, oh, ow), np.nan, dtype=np.float32)
+        self._fn("bnn_conv2d_f32_f32", ref)(
+            _ptr(x), Dims(h, w, c), _ptr(wbits), _ptr(scale), _ptr(bias), ctypes.byref(win),
+            _ptr(out), Dims(oh, ow, c_out))
+        return out
+
+    # --- dense -----------------------------------------------------------------------------
+    def dense_bin(self, bits: np.ndarray, k: int, wbits: np.ndarray, thresh=None, scale=None,
+                  bias=None, ref: bool = False) -> np.ndarray:
+        """bits: (n_words,); wbits: (n_out, n_words)."""
+        bits = np.ascontiguousarray(bits, dtype=np.uint32)
+        wbits = np.ascontiguousarray(wbits, dtype=np.uint32)
+        n_out, n_words = wbits.shape
+        if thresh is not None:
+            thresh = np.ascontiguousarray(thresh, dtype=np.int32)
+            out = np.full(words(n_out), 0xDEADBEEF, dtype=np.uint32)
+            self._fn("bnn_dense_bin_thresh", ref)(_ptr(bits), n_words, k, _ptr(wbits),
+                                                 _ptr(thresh), n_out, _ptr(out))
+            return out
+        scale = np.ascontiguousarray(scale, dtype=np.float32)
+        bias = np.ascontiguousarray(bias, dtype=np.float32)
+        out = np.full(n_out, np.nan, dtype=np.float32)
+        self._fn("bnn_dense_bin_f32", ref)(_ptr(bits), n_words, k, _ptr(wbits), _ptr(scale),
+                                          _ptr(bias), n_out, _ptr(out))
+        return out
+
+    def dense_real(self, x: np.ndarray, wbits: np.ndarray, thresh=None, scale=None, bias=None,
+                   ref: bool = False) -> np.ndarray:
+        """x: (n_in,) float32; wbits: (n_out, words(n_in))."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        wbits = np.ascontiguousarray(wbits, dtype=np.uint32)
+        n_out = wbits.shape[0]
+        if thresh is not None:
+            thresh = np.ascontiguousarray(thresh, dtype=np.float32)
+            out = np.full(words(n_out), 0xDEADBEEF, dtype=np.uint32)
+            self._fn("bnn_dense_f32_thresh", ref)(_ptr(x), x.size, _ptr(wbits), _ptr(thresh),
+                                                 n_out, _ptr(out))
+            return out
+        scale = np.ascontiguousarray(scale, dtype=np.float32)
+        bias = np.ascontiguousarray(bias, dtype=np.float32)
+        out = np.full(n_out, np.nan, dtype=np.float32)
+        self._fn("bnn_dense_f32_f32", ref)(_ptr(x), x.size, _ptr(wbits), _ptr(scale),
+                                          _ptr(bias), n_out, _ptr(out))
+        return out
+
+    # --- pooling ---------------------------------------------------------------------------
+    def maxpool_bits(self, bits: np.ndarray, c: int, win: Window, out_hw, and_mask=None,
+                     ref: bool = False) -> np.ndarray:
+        h, w, _ = bits.shape
+        oh, ow = out_hw
+        bits = np.ascontiguousarray(bits, dtype=np.uint32)
+        out = np.full((oh, ow, words(c)), 0xDEADBEEF, dtype=np.uint32)
+        mask_ptr = None
+        if and_mask is not None:
+            and_mask = np.ascontiguousarray(and_mask, dtype=np.uint32)
+            mask_ptr = _ptr(and_mask)
+        self._fn("bnn_maxpool_bits", ref)(_ptr(bits), Dims(h, w, c), ctypes.byref(win),
+                                         mask_ptr, _ptr(out), Dims(oh, ow, c))
+        return out
+
+    def maxpool_f32(self, x: np.ndarray, win: Window, out_hw, ref: bool = False) -> np.ndarray:
+        c, h, w = x.shape
+        oh, ow = out_hw
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.full((c, oh, ow), np.nan, dtype=np.float32)
+        self._fn("bnn_maxpool_f32", ref)(_ptr(x), Dims(h, w, c), ctypes.byref(win), _ptr(out),
+                                        Dims(oh, ow, c))
+        return out
+
+    # --- softmax ---------------------------------------------------------------------------
+    def softmax(self, x: np.ndarray, log: bool = False, ref: bool = False) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.full(x.size, np.nan, dtype=np.float32)
+        name = "bnn_log_softmax_f32" if log else "bnn_softmax_f32"
+        self._fn(name, ref)(_ptr(x), x.size, _ptr(out))
+        return out
+
+    def expf(self, x: float) -> float:
+        return self.lib.bnn_expf(x)
+
+    def logf(self, x: float) -> float:
+        return self.lib.bnn_logf(x)

@@ -1,0 +1,21 @@
+"""Fixtures of the runtime_c tests: the C runtime built once per session as a shared library."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bnn_ctypes import Runtime, build_library  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory) -> Runtime:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found")
+    out_dir = tmp_path_factory.mktemp("bnn_runtime")
+    return Runtime(build_library(out_dir))

@@ -1,0 +1,191 @@
+"""Every optimized kernel against its reference twin, bit for bit, over random cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bnn_numpy_model as model
+from bnn_cases import CHANNELS, geometries, random_signs, seeds, thresholds_near
+
+SETTINGS = settings(max_examples=60, deadline=None)
+
+
+def _assert_same_bits(a: np.ndarray, b: np.ndarray) -> None:
+    """Bit-exact equality, NaN patterns included (floats compared as raw words)."""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+@SETTINGS
+@given(st.sampled_from(CHANNELS), st.integers(1, 6), st.integers(1, 6), seeds)
+def test_pack_unpack(runtime, c, h, w, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((c, h, w)).astype(np.float32)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1e-45, -1e-45],
+                        dtype=np.float32)
+    x.flat[rng.integers(0, x.size, size=4)] = rng.choice(specials, size=4)
+    bits = runtime.pack_chw_f32(x)
+    _assert_same_bits(bits, runtime.pack_chw_f32(x, ref=True))
+    assert model.tail_bits_clear(bits, c)
+    _assert_same_bits(runtime.unpack_bits_chw_f32(bits, c),
+                      runtime.unpack_bits_chw_f32(bits, c, ref=True))
+
+
+@SETTINGS
+@given(geometries(), seeds)
+def test_conv_bin(runtime, g, seed):
+    rng = np.random.default_rng(seed)
+    a = model.pack_signs(random_signs(rng, (g.h, g.w, g.c_in)))
+    wt = model.pack_signs(random_signs(rng, (g.c_out, g.k[0], g.k[1], g.c_in)))
+    acc_like = rng.integers(-g.c_in * g.k[0] * g.k[1], g.c_in * g.k[0] * g.k[1] + 1,
+                            size=(4, g.c_out))
+    thresh = thresholds_near(rng, acc_like, channel_axis=1)
+    args = (a, g.c_in, wt, g.window(), g.out_hw, g.c_out)
+    out = runtime.conv2d_bin(*args, thresh=thresh)
+    _assert_same_bits(out, runtime.conv2d_bin(*args, thresh=thresh, ref=True))
+    assert model.tail_bits_clear(out, g.c_out)
+    scale = rng.standard_normal(g.c_out).astype(np.float32)
+    bias = rng.standard_normal(g.c_out).astype(np.float32)
+    _assert_same_bits(runtime.conv2d_bin(*args, scale=scale, bias=bias),
+                      runtime.conv2d_bin(*args, scale=scale, bias=bias, ref=True))
+
+
+@SETTINGS
+@given(geometries(), seeds)
+def test_conv_bin_thresholds_at_accumulator(runtime, g, seed):
+    """Thresholds taken from the true accumulators, so >= ties occur on many outputs."""
+    rng = np.random.default_rng(seed)
+    signs = random_signs(rng, (g.h, g.w, g.c_in))
+    wsigns = random_signs(rng, (g.c_out, g.k[0], g.k[1], g.c_in))
+    acc = model.conv_bin_acc(signs, wsigns, g.stride, g.pads, g.dil)
+    thresh = thresholds_near(rng, acc, channel_axis=2)
+    args = (model.pack_signs(signs), g.c_in, model.pack_signs(wsigns), g.window(), g.out_hw,
+            g.c_out)
+    _assert_same_bits(runtime.conv2d_bin(*args, thresh=thresh),
+                      runtime.conv2d_bin(*args, thresh=thresh, ref=True))
+
+
+@SETTINGS
+@given(geometries(channels=(1, 2, 3, 4, 8, 33)), seeds)
+def test_conv_real(runtime, g, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((g.c_in, g.h, g.w)).astype(np.float32)
+    wt = model.pack_signs(random_signs(rng, (g.c_out, g.c_in * g.k[0] * g.k[1])))
+    thresh = rng.standard_normal(g.c_out).astype(np.float32)
+    args = (x, wt, g.window(), g.out_hw, g.c_out)
+    out = runtime.conv2d_real(*args, thresh=thresh)
+    _assert_same_bits(out, runtime.conv2d_real(*args, thresh=thresh, ref=True))
+    assert model.tail_bits_clear(out, g.c_out)
+    scale = rng.standard_normal(g.c_out).astype(np.float32)
+    bias = rng.standard_normal(g.c_out).astype(np.float32)
+    _assert_same_bits(runtime.conv2d_real(*args, scale=scale, bias=bias),
+                      runtime.conv2d_real(*args, scale=scale, bias=bias, ref=True))
+
+
+@SETTINGS
+@given(st.sampled_from(CHANNELS + [200, 576, 1000]), st.sampled_from(CHANNELS),
+       st.integers(0, 3), seeds)
+def test_dense_bin(runtime, k, n_out, extra_words, seed):
+    rng = np.random.default_rng(seed)
+    a = random_signs(rng, k)
+    wt = random_signs(rng, (n_out, k))
+    abits = np.concatenate([model.pack_signs(a), np.zeros(extra_words, np.uint32)])
+    wbits = np.concatenate([model.pack_signs(wt), np.zeros((n_out, extra_words), np.uint32)], 1)
+    thresh = thresholds_near(rng, (wt @ a)[None, :], channel_axis=1)
+    out = runtime.dense_bin(abits, k, wbits, thresh=thresh)
+    _assert_same_bits(out, runtime.dense_bin(abits, k, wbits, thresh=thresh, ref=True))
+    assert model.tail_bits_clear(out, n_out)
+    scale = rng.standard_normal(n_out).astype(np.float32)
+    bias = rng.standard_normal(n_out).astype(np.float32)
+    _assert_same_bits(runtime.dense_bin(abits, k, wbits, scale=scale, bias=bias),
+                      runtime.dense_bin(abits, k, wbits, scale=scale, bias=bias, ref=True))
+
+
+@SETTINGS
+@given(st.sampled_from(CHANNELS + [200]), st.sampled_from(CHANNELS), seeds)
+def test_dense_real(runtime, n_in, n_out, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n_in).astype(np.float32)
+    wt = model.pack_signs(random_signs(rng, (n_out, n_in)))
+    thresh = rng.standard_normal(n_out).astype(np.float32)
+    out = runtime.dense_real(x, wt, thresh=thresh)
+    _assert_same_bits(out, runtime.dense_real(x, wt, thresh=thresh, ref=True))
+    assert model.tail_bits_clear(out, n_out)
+    scale = rng.standard_normal(n_out).astype(np.float32)
+    bias = rng.standard_normal(n_out).astype(np.float32)
+    _assert_same_bits(runtime.dense_real(x, wt, scale=scale, bias=bias),
+                      runtime.dense_real(x, wt, scale=scale, bias=bias, ref=True))
+
+
+@SETTINGS
+@given(geometries(), st.booleans(), seeds)
+def test_maxpool_bits(runtime, g, use_mask, seed):
+    rng = np.random.default_rng(seed)
+    a = model.pack_signs(random_signs(rng, (g.h, g.w, g.c_in)))
+    mask = model.pack_signs(random_signs(rng, g.c_in)) if use_mask else None
+    out = runtime.maxpool_bits(a, g.c_in, g.window(), g.out_hw, and_mask=mask)
+    _assert_same_bits(out, runtime.maxpool_bits(a, g.c_in, g.window(), g.out_hw, and_mask=mask,
+                                                ref=True))
+    assert model.tail_bits_clear(out, g.c_in)
+
+
+@SETTINGS
+@given(geometries(channels=(1, 2, 5)), seeds)
+def test_maxpool_f32(runtime, g, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((g.c_in, g.h, g.w)).astype(np.float32)
+    _assert_same_bits(runtime.maxpool_f32(x, g.window(), g.out_hw),
+                      runtime.maxpool_f32(x, g.window(), g.out_hw, ref=True))
+
+
+@SETTINGS
+@given(st.integers(1, 300), st.floats(0.01, 60.0), seeds)
+def test_softmax_close_to_libm_reference(runtime, n, spread, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * spread).astype(np.float32)
+    for log in (False, True):
+        ours = runtime.softmax(x, log=log)
+        ref = runtime.softmax(x, log=log, ref=True)
+        if log:
+            np.testing.assert_allclose(ours, ref, rtol=2e-6, atol=2e-6)
+        else:
+            np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-37)
+            assert abs(float(ours.astype(np.float64).sum()) - 1.0) < 1e-5
+
+
+def test_expf_accuracy(runtime):
+    xs = np.concatenate([np.linspace(-103.0, 88.0, 20001), [-1e-8, 0.0, 1e-8, -87.3, -100.0]])
+    ours = np.array([runtime.expf(float(np.float32(v))) for v in xs])
+    exact = np.exp(xs.astype(np.float32).astype(np.float64))
+    normal = exact > 1.2e-38
+    rel = np.abs(ours[normal] - exact[normal]) / exact[normal]
+    assert rel.max() < 1e-6
+    # subnormal range: absolute error within a couple of subnormal steps
+    assert np.abs(ours[~normal] - exact[~normal]).max() < 3e-45
+    assert runtime.expf(-200.0) == 0.0 and runtime.expf(-1e30) == 0.0
+    assert np.isfinite(runtime.expf(1000.0))
+
+
+def test_logf_accuracy(runtime):
+    xs = np.concatenate([np.geomspace(1e-38, 3e38, 20001), [1.0, 2.0, 0.5, 1.4142135, 1e-44]])
+    ours = np.array([runtime.logf(float(np.float32(v))) for v in xs])
+    exact = np.log(xs.astype(np.float32).astype(np.float64))
+    err = np.abs(ours - exact) / np.maximum(np.abs(exact), 1.0)
+    assert err.max() < 1e-6
+    assert runtime.logf(1.0) == 0.0
+    assert runtime.logf(0.0) == -np.inf
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_handles_large_negative_inputs(runtime, log):
+    x = np.array([0.0, -50.0, -90.0, -104.5, -1e4, -np.float32(3e38)], dtype=np.float32)
+    ours = runtime.softmax(x, log=log)
+    assert np.all(np.isfinite(ours)) or log
+    ref = runtime.softmax(x, log=log, ref=True)
+    if log:
+        np.testing.assert_allclose(ours, ref, rtol=1e-6)
+    else:
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-44)
