@@ -123,7 +123,7 @@ class _Importer:
         name = node.input[index]
         if name not in self.consts:
             raise BnnccError(f"{what} must be a constant (an initializer or a constant subgraph)", label, node.op_type)
-        return np.asarray(self.consts[name])
+        return _finite(np.asarray(self.consts[name]), what, label, node.op_type)
 
     def _emit(self, node: ir.Node, out_shape: tuple[int, ...] | None = None) -> None:
         for out in node.outputs:
@@ -201,7 +201,13 @@ class _Importer:
             if value is None or value.size != channels:
                 raise BnnccError(f"{what} must be a constant of {channels} values", label, node.op_type)
             consts.append(value.reshape(channels).astype(np.float32))
-        step = ir.ChainStep("BatchNormalization", tuple(consts), epsilon=float(attrs.get("epsilon", 1e-5)))
+        epsilon = float(attrs.get("epsilon", 1e-5))
+        # var + epsilon <= 0 has no square root: ONNX itself yields NaN or inf for those channels.
+        bad = np.flatnonzero(~(consts[3].astype(np.float64) + epsilon > 0))
+        if bad.size:
+            raise BnnccError(f"var + epsilon is not positive on {bad.size} channel(s) (first: channel {bad[0]}, "
+                             f"var {consts[3][bad[0]]:g}, epsilon {epsilon:g})", label, node.op_type)
+        step = ir.ChainStep("BatchNormalization", tuple(consts), epsilon=epsilon)
         self._emit(ir.Affine(label, [x], [node.output[0]], step=step, onnx_op=node.op_type))
 
     def _elementwise(self, node, label):
@@ -210,8 +216,13 @@ class _Importer:
         if const_first == (b in self.consts):
             raise BnnccError("needs one computed and one constant operand (residual adds are not supported yet)",
                              label, node.op_type)
+        if const_first and node.op_type == "Div":
+            # c / x is not an affine map of x, so no threshold or output scale can express it.
+            raise BnnccError("dividing a constant by a computed tensor is not supported (only x / c)",
+                             label, node.op_type)
         x = self._live_input(node, label, 1 if const_first else 0)
-        value = np.asarray(self.consts[a if const_first else b], np.float32)
+        value = _finite(np.asarray(self.consts[a if const_first else b], np.float32), "the constant operand",
+                        label, node.op_type)
         per_channel = _per_channel(value, self.tensors[x].shape)
         if per_channel is None:
             raise BnnccError(f"constant of shape {value.shape} is not per-channel for input {self.tensors[x].shape}",
@@ -316,6 +327,15 @@ _MIRROR = {"GreaterOrEqual": "LessOrEqual", "LessOrEqual": "GreaterOrEqual", "Gr
 
 def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _finite(value: np.ndarray, what: str, label: str, op: str) -> np.ndarray:
+    """Reject NaN and inf in a constant: no threshold or C literal can represent what they mean."""
+    if value.dtype.kind in "fc":
+        bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+        if bad:
+            raise BnnccError(f"{what} holds {bad} non-finite value(s) (NaN or inf)", label, op)
+    return value
 
 
 def _all_equal(value, target: float) -> bool:

@@ -14,6 +14,8 @@ from ..errors import BnnccError
 def load_model(path: str | Path) -> onnx.ModelProto:
     """Read, check and shape-infer a model; every failure becomes a BnnccError."""
     path = Path(path)
+    if path.is_dir():
+        raise BnnccError(f"model path '{path}' is a folder, not an ONNX file")
     if not path.is_file():
         raise BnnccError(f"model file '{path}' does not exist")
     try:
@@ -28,12 +30,22 @@ def load_model(path: str | Path) -> onnx.ModelProto:
         onnx.checker.check_model(model)
     except Exception as exc:
         raise BnnccError(f"'{path}' fails the ONNX checker: {_short(exc)}") from None
+    _check_opset(model)
     _pin_batch(model)
     try:
         model = shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
     except Exception as exc:
         raise BnnccError(f"ONNX shape inference failed: {_short(exc)}") from None
     return model
+
+
+def _check_opset(model: onnx.ModelProto) -> None:
+    """The checker accepts any opset number; one newer than the installed onnx has no known semantics."""
+    newest = onnx.defs.onnx_opset_version()
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx") and opset.version > newest:
+            raise BnnccError(f"the model needs ONNX opset {opset.version}; the installed onnx {onnx.__version__} "
+                             f"knows opsets up to {newest} (re-export with a lower opset or upgrade onnx)")
 
 
 def _pin_batch(model: onnx.ModelProto) -> None:
@@ -43,6 +55,12 @@ def _pin_batch(model: onnx.ModelProto) -> None:
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs) or "none"
         raise BnnccError(f"the model must have exactly one input, it has {len(inputs)} ({names})")
+    elem_type = inputs[0].type.tensor_type.elem_type
+    if elem_type != onnx.TensorProto.FLOAT:
+        # The generated C takes `const float *input`; anything else would be silently reinterpreted.
+        type_name = onnx.TensorProto.DataType.Name(elem_type) if elem_type in onnx.TensorProto.DataType.values() \
+            else str(elem_type)
+        raise BnnccError(f"input '{inputs[0].name}' has element type {type_name}; bnncc compiles float32 models")
     for value in list(inputs) + list(model.graph.output):
         ttype = value.type.tensor_type
         if not ttype.HasField("shape"):
@@ -68,6 +86,7 @@ def _pin_batch(model: onnx.ModelProto) -> None:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else type(exc).__name__
-    return first[:300]
+    # The checker spreads one sentence over lines ("... of node: \nname: g OpType: Gemm\n is not ..."):
+    # keep all of it on one line so the node name survives.
+    text = " ".join(str(exc).split())
+    return (text or type(exc).__name__)[:400]

@@ -20,7 +20,10 @@ from ..errors import BnnccError
 from ..ir import ChainStep, Threshold
 from .chain import ChainEvaluator, compose_affine
 
-FLT_MAX = np.float32(np.finfo(np.float32).max)
+# Bisection range for float accumulators. Far beyond any real accumulator, yet small enough that no
+# chain step overflows to inf/NaN (which would make the ends meaningless). Outside it the rule extends
+# monotonically, which is the mathematically right answer.
+SEARCH_LIMIT = np.float32(1e18)
 
 
 def integer_thresholds(steps: list[ChainStep], channels: int, fan_in: int, strict: bool,
@@ -79,13 +82,13 @@ def float_thresholds(steps: list[ChainStep], channels: int, strict: bool, where:
         y = evaluate(np.where(flipped[:, None], -acc, acc).astype(np.float32))
         return (y > 0) if strict else (y >= 0)
 
-    ends = on(np.stack([np.full(channels, -FLT_MAX), np.full(channels, FLT_MAX)], axis=1).astype(np.float32))
+    ends = on(np.stack([np.full(channels, -SEARCH_LIMIT), np.full(channels, SEARCH_LIMIT)], axis=1).astype(np.float32))
     low_on, high_on = ends[:, 0], ends[:, 1]
     if np.any(low_on & ~high_on):
         bad = int(np.argmax(low_on & ~high_on))
         raise BnnccError(f"channel {bad}: the float32 chain falls where its slope says it rises", where or None)
-    lo = np.full(channels, _key(-FLT_MAX), np.int64)
-    hi = np.full(channels, _key(FLT_MAX), np.int64)
+    lo = np.full(channels, _key(-SEARCH_LIMIT), np.int64)
+    hi = np.full(channels, _key(SEARCH_LIMIT), np.int64)
     active = ~low_on & high_on
     while np.any(active & (hi - lo > 1)):
         mid = (lo + hi) // 2
@@ -103,9 +106,10 @@ def float_thresholds(steps: list[ChainStep], channels: int, strict: bool, where:
 def _spot_check(on, threshold: Threshold, seed: int, where: str) -> None:
     rng = np.random.default_rng(seed)
     channels = threshold.values.size
+    finite = np.where(np.isfinite(threshold.values), threshold.values, 0).astype(np.float64)
     samples = np.concatenate([
         rng.standard_normal((channels, 2000)) * np.exp(rng.uniform(-10, 10, (channels, 1))),
-        threshold.values[:, None] + np.linspace(-1e-3, 1e-3, 101)[None, :] * np.maximum(1, np.abs(threshold.values[:, None])),
+        finite[:, None] + np.linspace(-1e-3, 1e-3, 101)[None, :] * np.maximum(1, np.abs(finite[:, None])),
     ], axis=1)
     samples = np.nan_to_num(samples, posinf=0.0, neginf=0.0).astype(np.float32)
     # Thresholds and samples are both in the flipped frame (acc' = -acc on flipped channels).

@@ -8,6 +8,7 @@ instructions, not cycles: no emulator here models the pipelines or flash wait st
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -138,10 +139,19 @@ def format_bench(result: dict) -> str:
 @click.command("bench")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--target", "-t", "target", required=True, help="cortex-m0plus ... cortex-m55")
-@click.option("--name", default="net", show_default=True, help="C identifier prefix of the model")
+@click.option("--name", default=None, help="C name of the model (default: the file name)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
-def bench_command(model: Path, target: str, name: str, as_json: bool) -> None:
+def bench_command(model: Path, target: str, name: str | None, as_json: bool) -> None:
     """Instructions per inference and per layer, flash, RAM and stack of MODEL on an emulated core."""
+    try:
+        result = _bench_onnx(model, target, name)
+    except BnnccError as exc:  # user errors: a message and exit status 2, no traceback
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
+
+
+def _bench_onnx(model: Path, target: str, name: str | None) -> dict:
     from bnncc.compiler import compile_model  # the compiler imports heavy ONNX code: load on use
 
     get_target(target)  # fail on a bad name before compiling
@@ -149,5 +159,4 @@ def bench_command(model: Path, target: str, name: str, as_json: bool) -> None:
         compiled = compile_model(model, Path(tmp), name)
         layers = [{"name": layer.name, "op": layer.op, "binary_macs": layer.binary_macs}
                   for layer in compiled.layers]
-        result = bench_model(Path(tmp), compiled.name, target, layers)
-    click.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
+        return bench_model(Path(tmp), compiled.name, target, layers)

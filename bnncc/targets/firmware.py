@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bnncc.errors import BnnccError
-from bnncc.targets.render import STATIC_FILES, target_context, template_text, write_rendered
+from bnncc.targets.render import PROJECT_C_FILES, STATIC_FILES, target_context, template_text, write_rendered
 from bnncc.targets.targets import Machine, Target
 
 ARM_GCC = "arm-none-eabi-gcc"
@@ -35,7 +35,8 @@ def tool_missing(tool: str) -> bool:
 
 
 def model_sources(model_dir: Path) -> list[Path]:
-    sources = sorted(Path(model_dir).glob("*.c"))
+    """The model's C files: everything but the build files write_project_files() adds."""
+    sources = sorted(p for p in Path(model_dir).glob("*.c") if p.name not in PROJECT_C_FILES)
     if not sources:
         raise BnnccError(f"no C sources in {model_dir}")
     return sources

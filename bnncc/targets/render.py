@@ -11,6 +11,8 @@ from bnncc.targets.targets import Machine, Target
 
 # Files copied verbatim (no template variables).
 STATIC_FILES = ("bnn_target_io.h", "bnn_semihost.c", "bnn_host_io.c")
+# C files write_project_files() may add to a model folder; harness builds leave them out.
+PROJECT_C_FILES = frozenset({"main.c", "startup.c", "bnn_semihost.c", "bnn_host_io.c"})
 
 
 def _environment() -> jinja2.Environment:

@@ -86,6 +86,20 @@ class ModelBuilder:
     def flatten(self, x):
         return self.node("Flatten", [x], axis=1)
 
+    def shape(self, x: str) -> tuple[int, ...]:
+        """The inferred shape of tensor x, batch included."""
+        if x == "input":
+            return tuple(self.input_shape)
+        graph = helper.make_graph(self.nodes, "partial",
+                                  [helper.make_tensor_value_info("input", TensorProto.FLOAT, self.input_shape)],
+                                  [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)], initializer=self.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+        for value in list(inferred.graph.value_info) + list(inferred.graph.output):
+            if value.name == x:
+                return tuple(d.dim_value for d in value.type.tensor_type.shape.dim)
+        raise KeyError(x)
+
     def build(self, output: str) -> onnx.ModelProto:
         graph = helper.make_graph(
             self.nodes, "bnn",

@@ -94,3 +94,69 @@ def test_wrong_input_width_is_a_user_error(dummy_model):
 def test_unknown_target_lists_valid_names(dummy_model):
     with pytest.raises(BnnccError, match="cortex-m55"):
         run_inputs(dummy_model, "net", "cortex-m85", np.zeros((1, 64), dtype=np.float32))
+
+
+BIG_ARENA_NET_C = """
+#include <stdint.h>
+#include "net.h"
+/* 20 KiB of state: more than the microbit's 16 KiB of RAM. */
+static volatile uint32_t big_arena[5120];
+int net_run(const float *input, float *output)
+{
+    int32_t i;
+    big_arena[5119] = 7u;
+    for (i = 0; i < NET_OUTPUT_SIZE; i++) {
+        output[i] = input[i] + (float)big_arena[5119];
+    }
+    return 0;
+}
+"""
+
+
+def test_m0plus_model_too_big_for_microbit_runs_on_an385(tmp_path, inputs):
+    from bnncc.targets import get_target
+    from bnncc.targets.firmware import build_firmware
+
+    model = copy_model(tmp_path / "m", BIG_ARENA_NET_C)
+    fw = build_firmware(model, "net", get_target("cortex-m0plus"), tmp_path / "build")
+    assert fw.machine.qemu_name == "mps2-an385"
+    outputs = run_inputs(model, "net", "cortex-m0plus", inputs[:2])
+    np.testing.assert_array_equal(outputs, inputs[:2, :10] + np.float32(7.0))
+
+
+NULL_WRITE_NET_C = """
+#include <stdint.h>
+#include "net.h"
+int net_run(const float *input, float *output)
+{
+    volatile float *nowhere = (volatile float *)(uintptr_t)0u;
+    (void)output;
+    *nowhere = input[0];
+    return 0;
+}
+"""
+
+
+def test_host_crash_is_reported(tmp_path, inputs):
+    model = copy_model(tmp_path / "m", NULL_WRITE_NET_C)
+    with pytest.raises(TargetRunError, match="crash") as info:
+        run_inputs(model, "net", "host", inputs[:1])
+    assert info.value.kind == "crash"
+
+
+NONZERO_NET_C = """
+#include "net.h"
+int net_run(const float *input, float *output)
+{
+    (void)input;
+    (void)output;
+    return 5;
+}
+"""
+
+
+def test_run_returning_nonzero_is_an_error(tmp_path, inputs):
+    model = copy_model(tmp_path / "m", NONZERO_NET_C)
+    with pytest.raises(TargetRunError, match="returned non-zero") as info:
+        run_inputs(model, "net", "cortex-m3", inputs[:1])
+    assert info.value.kind == "error"

@@ -1,0 +1,38 @@
+"""Build files for users: `bnncc compile --target T` drops a Makefile, a CMakeLists.txt, an example
+main.c, the startup code and a linker script next to the generated model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bnncc.targets.render import PROJECT_C_FILES, target_context, template_text, write_rendered
+from bnncc.targets.targets import get_target
+
+
+def write_project_files(out_dir: Path, name: str, target: str) -> list[Path]:
+    """Write the build files for target into out_dir (which holds name.h/name.c); returns them.
+
+    The memory map is the target's first emulated machine, so `make run` works in QEMU; a real
+    board needs its own MEMORY lines in linker.ld."""
+    tgt = get_target(target)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    machine = tgt.machines[0] if tgt.machines else None
+    context = target_context(name, tgt, machine)
+    written = [
+        write_rendered(out_dir / "main.c", "board_main.c.j2", **context),
+        write_rendered(out_dir / "CMakeLists.txt", "CMakeLists.txt.j2", **context),
+    ]
+    io_files = ["bnn_target_io.h", "bnn_host_io.c" if tgt.is_host else "bnn_semihost.c"]
+    for filename in io_files:
+        path = out_dir / filename
+        path.write_text(template_text(filename))
+        written.append(path)
+    if tgt.is_host:
+        written.append(write_rendered(out_dir / "Makefile", "Makefile.host.j2", **context))
+    else:
+        written.append(write_rendered(out_dir / "Makefile", "Makefile.j2", **context))
+        written.append(write_rendered(out_dir / "startup.c", "startup.c.j2", **context))
+        written.append(write_rendered(out_dir / "linker.ld", "linker.ld.j2", **context))
+    assert {p.name for p in written if p.suffix == ".c"} <= PROJECT_C_FILES
+    return written

@@ -1,0 +1,101 @@
+"""`bnncc train`: train a binary MLP or CNN on digits or MNIST, export ONNX, optionally verify the C.
+
+torch is imported inside the command only, so `bnncc --help` stays fast and works without torch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bnncc.errors import BnnccError
+
+# Per-optimizer thresholds that worked on digits (examples/studies): Bop compares w*m with tau directly,
+# Bop2ndOrder a normalized m/sqrt(v) (~1e-2 here), the unbiased variant a ratio of order 1.
+DEFAULT_TAU = {"adam": 0.0, "bop": 1e-6, "bop2nd": 1e-3, "bop2nd-unbiased": 0.1}
+VERIFY_SAMPLES = 300
+
+
+@click.command("train")
+@click.option("--arch", type=click.Choice(["mlp", "cnn"]), default="mlp", show_default=True)
+@click.option("--dataset", type=click.Choice(["digits", "mnist"]), default="digits", show_default=True)
+@click.option("--mnist-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder with the four MNIST IDX files (plain or .gz); needed for --dataset mnist.")
+@click.option("--optimizer", type=click.Choice(["adam", "bop", "bop2nd", "bop2nd-unbiased"]), default="adam",
+              show_default=True, help="adam: latent weights clipped to [-1,1]; bop*: +-1 weights (Adam on the rest).")
+@click.option("--schedule", type=click.Choice(["constant", "step", "exponential", "cosine"]), default="cosine",
+              show_default=True, help="Schedule of the Adam lr and of Bop's gamma over the epochs.")
+@click.option("--batch-size", type=click.IntRange(2), default=64, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-2, show_default=True,
+              help="Adam learning rate.")
+@click.option("--tau", type=click.FloatRange(min=0), default=None,
+              help="Bop flip threshold [default: 1e-6 bop, 1e-3 bop2nd, 0.1 bop2nd-unbiased].")
+@click.option("--gamma", type=click.FloatRange(0, 1, min_open=True), default=1e-3, show_default=True,
+              help="Bop first-moment rate.")
+@click.option("--sigma", type=click.FloatRange(0, 1, min_open=True), default=1e-2, show_default=True,
+              help="Bop2ndOrder second-moment rate.")
+@click.option("--width", type=click.IntRange(8), default=256, show_default=True,
+              help="MLP hidden width; the CNN uses width/8, width/4, width/4 channels.")
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=Path("model.onnx"),
+              show_default=True, help="ONNX file to write.")
+@click.option("--metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write config, per-epoch accuracy and export checks as JSON here.")
+@click.option("--dynamo/--legacy", default=False, show_default=True, help="ONNX exporter to use.")
+@click.option("--verify", is_flag=True, help="Compile the exported model and check the C against onnxruntime.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bar.")
+def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr, tau, gamma, sigma, width,
+                  epochs, seed, output, metrics, dynamo, verify, progress):
+    """Train a binary network and export it as ONNX for `bnncc compile`."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise BnnccError("`bnncc train` needs PyTorch: pip install 'bnncc[train]'") from exc
+    from bnncc.train.data import load_digits_split, load_mnist
+    from bnncc.train.export import export_onnx, sign_input_zero_fraction
+    from bnncc.train.trainer import TrainConfig, build_model, model_input, train_model
+
+    if dataset == "mnist":
+        if mnist_dir is None:
+            raise BnnccError("--dataset mnist needs --mnist-dir pointing at the MNIST IDX files")
+        split = load_mnist(mnist_dir)
+    else:
+        split = load_digits_split(seed=seed)
+    config = TrainConfig(arch=arch, optimizer=optimizer, schedule=schedule, epochs=epochs, batch_size=batch_size,
+                         lr=lr, tau=DEFAULT_TAU[optimizer] if tau is None else tau, gamma=gamma, sigma=sigma,
+                         width=width, seed=seed)
+    torch.manual_seed(seed)
+    model = build_model(config, split.num_features, split.image_size)
+    history = train_model(model, split, config, progress=progress)
+    accuracy = history[-1]["test_acc"]
+    click.echo(f"test accuracy {accuracy:.4f} on {len(split.y_test)} held-out samples after {epochs} epochs")
+
+    x_test = model_input(split.x_test, arch, split.image_size)
+    check_inputs = x_test[:VERIFY_SAMPLES]
+    check = export_onnx(model, x_test[:1], output, dynamo=dynamo, check_inputs=check_inputs)
+    click.echo(f"wrote {output} (onnxruntime matches torch on {check.samples} samples, "
+               f"max |diff| {check.max_abs_diff:.2g})")
+    result = dict(config=config.to_dict(), dataset=dataset, test_accuracy=accuracy, history=history,
+                  onnx=str(output), onnx_check=dict(samples=check.samples, max_abs_diff=check.max_abs_diff,
+                                                    argmax_agree=check.argmax_agree),
+                  sign_zero_fraction=sign_input_zero_fraction(model, x_test))
+    if verify:
+        result["verify_ok"] = _verify(output, check_inputs.numpy())
+    if metrics is not None:
+        metrics.parent.mkdir(parents=True, exist_ok=True)
+        metrics.write_text(json.dumps(result, indent=2) + "\n")
+    if verify and not result["verify_ok"]:
+        raise BnnccError(f"the compiled C of {output} does not match onnxruntime (see `bnncc verify {output}`)")
+
+
+def _verify(onnx_path: Path, inputs) -> bool:
+    try:
+        from bnncc.verify import verify_model
+    except ImportError as exc:
+        raise BnnccError("--verify needs bnncc.verify, which this installation lacks") from exc
+    report = verify_model(str(onnx_path), inputs=inputs, target="host")
+    click.echo(f"verify (host C vs onnxruntime): {'ok' if report.ok else 'MISMATCH'}")
+    return bool(report.ok)

@@ -1,0 +1,332 @@
+/*
+ * kernel_selftest.c - every optimized runtime kernel against its reference twin on many
+ * random cases, on the machine it runs on (host or an emulated Cortex-M).
+ *
+ * Self-contained: its own PRNG, static buffers sized for 16 KiB of RAM, no file I/O, printf
+ * only. Build with every .c file of runtime_c (bnn_ref.c included) and libm, e.g.
+ *     cc -std=c99 -O2 -I runtime_c runtime_c/bnn_*.c tests/runtime/c/kernel_selftest.c -lm
+ * Returns 0 only if every case matched; prints one line per kernel.
+ * Float outputs are compared bit for bit: build both sides with the same flags and without
+ * FMA contraction across them (-std=c99 implies -ffp-contract=off in GCC).
+ * SELFTEST_CASES (default 120) sets the number of random cases per kernel.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bnn.h"
+#include "bnn_ref.h"
+
+#ifndef SELFTEST_CASES
+#define SELFTEST_CASES 120
+#endif
+
+#define IN_WORDS 256  /* input activations (words or floats) */
+#define W_WORDS 768   /* packed weights */
+#define OUT_ITEMS 384 /* output floats or words, each side */
+#define MAX_C 100
+
+static uint32_t g_in[IN_WORDS];
+static uint32_t g_w[W_WORDS];
+static uint32_t g_out_a[OUT_ITEMS];
+static uint32_t g_out_b[OUT_ITEMS];
+static int32_t g_thresh_i[MAX_C];
+static float g_thresh_f[MAX_C];
+static float g_scale[MAX_C];
+static float g_bias[MAX_C];
+static float g_fin[IN_WORDS];
+
+static uint32_t g_rng = 0x12345678u;
+
+static uint32_t rnd(void)
+{
+    /* xorshift32 */
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 17;
+    g_rng ^= g_rng << 5;
+    return g_rng;
+}
+
+static int32_t rnd_range(int32_t lo, int32_t hi) /* inclusive */
+{
+    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
+
+static float rnd_float(void)
+{
+    /* roughly uniform in [-4, 4), with a few exact zeros */
+    int32_t v = (int32_t)(rnd() % 65536u) - 32768;
+    return (rnd() % 16u == 0u) ? 0.0f : (float)v / 8192.0f;
+}
+
+static const int32_t k_channels[] = {1, 3, 31, 32, 33, 64, 65, 100};
+
+static int32_t rnd_channels(void)
+{
+    return k_channels[rnd() % (sizeof k_channels / sizeof k_channels[0])];
+}
+
+/* Random bits with the tail bits of every n-bit group cleared. */
+static void fill_bits(uint32_t *buf, int32_t groups, int32_t n)
+{
+    int32_t g, j, words = BNN_WORDS(n);
+    for (g = 0; g < groups; ++g) {
+        for (j = 0; j < words; ++j) {
+            uint32_t v = rnd();
+            if (j == words - 1 && n % 32 != 0) {
+                v &= ((uint32_t)1u << (n % 32)) - 1u;
+            }
+            buf[g * words + j] = v;
+        }
+    }
+}
+
+static int32_t out_dim(int32_t size, int32_t k, int32_t stride, int32_t p0, int32_t p1,
+                       int32_t dil)
+{
+    int32_t span = size + p0 + p1 - dil * (k - 1) - 1;
+    return span < 0 ? 0 : span / stride + 1;
+}
+
+/* A random window and input geometry whose output is non-empty. */
+static void rnd_geometry(bnn_window *win, bnn_dims *in_d, bnn_dims *out_d, int32_t c_in,
+                         int32_t c_out)
+{
+    for (;;) {
+        int32_t pad_b = rnd_range(0, 2), pad_r = rnd_range(0, 2);
+        win->k_h = rnd_range(1, 5);
+        win->k_w = rnd_range(1, 5);
+        win->stride_h = rnd_range(1, 2);
+        win->stride_w = rnd_range(1, 2);
+        win->pad_top = rnd_range(0, 2);
+        win->pad_left = rnd_range(0, 2);
+        win->dil_h = rnd_range(1, 2);
+        win->dil_w = rnd_range(1, 2);
+        in_d->h = rnd_range(1, 8);
+        in_d->w = rnd_range(1, 8);
+        in_d->c = c_in;
+        out_d->h = out_dim(in_d->h, win->k_h, win->stride_h, win->pad_top, pad_b, win->dil_h);
+        out_d->w = out_dim(in_d->w, win->k_w, win->stride_w, win->pad_left, pad_r, win->dil_w);
+        out_d->c = c_out;
+        if (out_d->h > 0 && out_d->w > 0) {
+            return;
+        }
+    }
+}
+
+static int same(const void *a, const void *b, int32_t n_words)
+{
+    return memcmp(a, b, (size_t)n_words * 4u) == 0;
+}
+
+static void fill_params(int32_t n, int32_t max_abs)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        g_thresh_i[i] = rnd_range(-max_abs, max_abs) / (rnd() % 4u == 0u ? 1 : 4);
+        g_thresh_f[i] = rnd_float();
+        g_scale[i] = rnd_float();
+        g_bias[i] = rnd_float();
+    }
+}
+
+static int32_t check_conv_bin(void)
+{
+    int32_t fails = 0, n;
+    for (n = 0; n < SELFTEST_CASES; ++n) {
+        bnn_window win;
+        bnn_dims in_d, out_d;
+        int32_t c_in = rnd_channels(), c_out = rnd_channels();
+        int32_t out_words, out_floats;
+        rnd_geometry(&win, &in_d, &out_d, c_in, c_out);
+        out_words = out_d.h * out_d.w * BNN_WORDS(c_out);
+        out_floats = out_d.h * out_d.w * c_out;
+        if (in_d.h * in_d.w * BNN_WORDS(c_in) > IN_WORDS ||
+            c_out * win.k_h * win.k_w * BNN_WORDS(c_in) > W_WORDS || out_floats > OUT_ITEMS) {
+            --n; /* too big for the buffers: draw again */
+            continue;
+        }
+        fill_bits(g_in, in_d.h * in_d.w, c_in);
+        fill_bits(g_w, c_out * win.k_h * win.k_w, c_in);
+        fill_params(c_out, c_in * win.k_h * win.k_w);
+        bnn_conv2d_bin_thresh(g_in, in_d, g_w, g_thresh_i, &win, g_out_a, out_d);
+        bnn_conv2d_bin_thresh_ref(g_in, in_d, g_w, g_thresh_i, &win, g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, out_words);
+        bnn_conv2d_bin_f32(g_in, in_d, g_w, g_scale, g_bias, &win, (float *)g_out_a, out_d);
+        bnn_conv2d_bin_f32_ref(g_in, in_d, g_w, g_scale, g_bias, &win, (float *)g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, out_floats);
+    }
+    return fails;
+}
+
+static int32_t check_conv_real(void)
+{
+    int32_t fails = 0, n, i;
+    for (n = 0; n < SELFTEST_CASES; ++n) {
+        bnn_window win;
+        bnn_dims in_d, out_d;
+        int32_t c_in = rnd_range(1, 4), c_out = rnd_channels();
+        int32_t k, out_floats;
+        rnd_geometry(&win, &in_d, &out_d, c_in, c_out);
+        k = c_in * win.k_h * win.k_w;
+        out_floats = out_d.h * out_d.w * c_out;
+        if (c_in * in_d.h * in_d.w > IN_WORDS || c_out * BNN_WORDS(k) > W_WORDS ||
+            out_floats > OUT_ITEMS) {
+            --n;
+            continue;
+        }
+        for (i = 0; i < c_in * in_d.h * in_d.w; ++i) {
+            g_fin[i] = rnd_float();
+        }
+        fill_bits(g_w, c_out, k);
+        fill_params(c_out, 1);
+        bnn_conv2d_f32_thresh(g_fin, in_d, g_w, g_thresh_f, &win, g_out_a, out_d);
+        bnn_conv2d_f32_thresh_ref(g_fin, in_d, g_w, g_thresh_f, &win, g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, out_d.h * out_d.w * BNN_WORDS(c_out));
+        bnn_conv2d_f32_f32(g_fin, in_d, g_w, g_scale, g_bias, &win, (float *)g_out_a, out_d);
+        bnn_conv2d_f32_f32_ref(g_fin, in_d, g_w, g_scale, g_bias, &win, (float *)g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, out_floats);
+    }
+    return fails;
+}
+
+static int32_t check_dense(void)
+{
+    int32_t fails = 0, n, i;
+    for (n = 0; n < SELFTEST_CASES; ++n) {
+        int32_t k = rnd_range(1, 600), n_out = rnd_range(1, 100);
+        int32_t extra = rnd_range(0, 2), n_words = BNN_WORDS(k) + extra;
+        if (n_words > IN_WORDS || n_out * n_words > W_WORDS || k > IN_WORDS) {
+            --n;
+            continue;
+        }
+        fill_bits(g_in, 1, k);
+        for (i = 0; i < n_out; ++i) {
+            fill_bits(g_w + i * n_words, 1, k);
+        }
+        for (i = BNN_WORDS(k); i < n_words; ++i) { /* padding words: zero in both */
+            int32_t o;
+            g_in[i] = 0u;
+            for (o = 0; o < n_out; ++o) {
+                g_w[o * n_words + i] = 0u;
+            }
+        }
+        fill_params(n_out, k);
+        bnn_dense_bin_thresh(g_in, n_words, k, g_w, g_thresh_i, n_out, g_out_a);
+        bnn_dense_bin_thresh_ref(g_in, n_words, k, g_w, g_thresh_i, n_out, g_out_b);
+        fails += !same(g_out_a, g_out_b, BNN_WORDS(n_out));
+        bnn_dense_bin_f32(g_in, n_words, k, g_w, g_scale, g_bias, n_out, (float *)g_out_a);
+        bnn_dense_bin_f32_ref(g_in, n_words, k, g_w, g_scale, g_bias, n_out, (float *)g_out_b);
+        fails += !same(g_out_a, g_out_b, n_out);
+        /* REAL input: k floats, BNN_WORDS(k) weight words per output */
+        if (n_out * BNN_WORDS(k) <= W_WORDS) {
+            for (i = 0; i < k; ++i) {
+                g_fin[i] = rnd_float();
+            }
+            fill_bits(g_w, n_out, k);
+            bnn_dense_f32_thresh(g_fin, k, g_w, g_thresh_f, n_out, g_out_a);
+            bnn_dense_f32_thresh_ref(g_fin, k, g_w, g_thresh_f, n_out, g_out_b);
+            fails += !same(g_out_a, g_out_b, BNN_WORDS(n_out));
+            bnn_dense_f32_f32(g_fin, k, g_w, g_scale, g_bias, n_out, (float *)g_out_a);
+            bnn_dense_f32_f32_ref(g_fin, k, g_w, g_scale, g_bias, n_out, (float *)g_out_b);
+            fails += !same(g_out_a, g_out_b, n_out);
+        }
+    }
+    return fails;
+}
+
+static int32_t check_pool_and_pack(void)
+{
+    int32_t fails = 0, n, i;
+    for (n = 0; n < SELFTEST_CASES; ++n) {
+        bnn_window win;
+        bnn_dims in_d, out_d;
+        int32_t c = rnd_channels();
+        int32_t words = BNN_WORDS(c);
+        rnd_geometry(&win, &in_d, &out_d, c, c);
+        if (in_d.h * in_d.w * words > IN_WORDS || out_d.h * out_d.w * words > OUT_ITEMS ||
+            c * in_d.h * in_d.w > IN_WORDS || c * out_d.h * out_d.w > OUT_ITEMS) {
+            --n;
+            continue;
+        }
+        fill_bits(g_in, in_d.h * in_d.w, c);
+        fill_bits(g_w, 1, c); /* and_mask */
+        bnn_maxpool_bits(g_in, in_d, &win, (n & 1) ? g_w : NULL, g_out_a, out_d);
+        bnn_maxpool_bits_ref(g_in, in_d, &win, (n & 1) ? g_w : NULL, g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, out_d.h * out_d.w * words);
+        for (i = 0; i < c * in_d.h * in_d.w; ++i) {
+            g_fin[i] = rnd_float();
+        }
+        bnn_maxpool_f32(g_fin, in_d, &win, (float *)g_out_a, out_d);
+        bnn_maxpool_f32_ref(g_fin, in_d, &win, (float *)g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, c * out_d.h * out_d.w);
+        bnn_pack_chw_f32(g_fin, in_d, g_out_a);
+        bnn_pack_chw_f32_ref(g_fin, in_d, g_out_b);
+        fails += !same(g_out_a, g_out_b, in_d.h * in_d.w * words);
+        bnn_unpack_bits_chw_f32(g_in, in_d, (float *)g_out_a);
+        bnn_unpack_bits_chw_f32_ref(g_in, in_d, (float *)g_out_b);
+        fails += !same(g_out_a, g_out_b, c * in_d.h * in_d.w);
+    }
+    return fails;
+}
+
+static float rel_err(float a, float b)
+{
+    float d = a > b ? a - b : b - a;
+    float m = b < 0.0f ? -b : b;
+    return d / (m > 1e-30f ? m : 1e-30f);
+}
+
+static int32_t check_softmax(void)
+{
+    int32_t fails = 0, n, i;
+    float *a = (float *)g_out_a, *b = (float *)g_out_b;
+    for (n = 0; n < SELFTEST_CASES; ++n) {
+        int32_t len = rnd_range(1, 64);
+        float spread = (float)rnd_range(1, 40);
+        for (i = 0; i < len; ++i) {
+            g_fin[i] = rnd_float() * spread;
+        }
+        bnn_softmax_f32(g_fin, len, a);
+        bnn_softmax_f32_ref(g_fin, len, b);
+        for (i = 0; i < len; ++i) {
+            if (b[i] > 1e-30f && rel_err(a[i], b[i]) > 1e-5f) {
+                ++fails;
+                break;
+            }
+        }
+        bnn_log_softmax_f32(g_fin, len, a);
+        bnn_log_softmax_f32_ref(g_fin, len, b);
+        for (i = 0; i < len; ++i) {
+            float d = a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
+            if (d > 2e-6f * (1.0f + (b[i] < 0.0f ? -b[i] : b[i]))) {
+                ++fails;
+                break;
+            }
+        }
+    }
+    return fails;
+}
+
+int main(void)
+{
+    int32_t total = 0, fails;
+    fails = check_conv_bin();
+    printf("conv2d_bin   : %ld mismatches\n", (long)fails);
+    total += fails;
+    fails = check_conv_real();
+    printf("conv2d_real  : %ld mismatches\n", (long)fails);
+    total += fails;
+    fails = check_dense();
+    printf("dense        : %ld mismatches\n", (long)fails);
+    total += fails;
+    fails = check_pool_and_pack();
+    printf("pool+pack    : %ld mismatches\n", (long)fails);
+    total += fails;
+    fails = check_softmax();
+    printf("softmax      : %ld mismatches\n", (long)fails);
+    total += fails;
+    printf("kernel_selftest: %s (%d cases per kernel)\n", total == 0 ? "PASS" : "FAIL",
+           SELFTEST_CASES);
+    return total == 0 ? 0 : 1;
+}

@@ -1,0 +1,80 @@
+"""Every runtime_c source compiles warning-free under strict C99 with gcc, clang and
+arm-none-eabi-gcc for each Cortex-M core, and the objects never call libgcc's popcount
+(or libm, for the kernels that promise not to)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bnn_ctypes import RUNTIME_DIR
+
+STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+SOURCES = sorted(RUNTIME_DIR.glob("*.c"))
+KERNEL_SOURCES = [p for p in SOURCES if p.name != "bnn_ref.c"]
+CORES = {
+    "cortex-m0plus": [],
+    "cortex-m3": [],
+    "cortex-m4": ["-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+    "cortex-m7": ["-mfloat-abi=hard", "-mfpu=fpv5-d16"],
+    "cortex-m33": ["-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"],
+    "cortex-m55": ["-mfloat-abi=hard", "-mfpu=auto"],
+}
+# symbols an optimized kernel object must never need
+FORBIDDEN = {"__popcountsi2", "__popcountdi2", "expf", "logf", "exp", "log"}
+
+
+def _compile(cc: str, flags: list[str], src: Path, obj: Path) -> None:
+    cmd = [cc, *STRICT, *flags, "-I", str(RUNTIME_DIR), "-c", str(src), "-o", str(obj)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", f"{' '.join(cmd)}\n{result.stderr}"
+
+
+def _undefined_symbols(nm: str, obj: Path) -> set[str]:
+    out = subprocess.run([nm, "-u", str(obj)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.strip()}
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+@pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3"])
+def test_host_compilers_accept_every_source(tmp_path, cc, opt):
+    if shutil.which(cc) is None:
+        pytest.skip(f"{cc} not found")
+    for src in SOURCES:
+        _compile(cc, [opt], src, tmp_path / (src.stem + ".o"))
+
+
+@pytest.mark.parametrize("core", sorted(CORES))
+@pytest.mark.parametrize("opt", ["-Os", "-O2", "-O3"])
+def test_arm_none_eabi_gcc_per_core(tmp_path, core, opt):
+    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("arm-none-eabi-nm") is None:
+        pytest.skip("arm-none-eabi toolchain not found")
+    flags = [f"-mcpu={core}", "-mthumb", opt, *CORES[core]]
+    for src in SOURCES:
+        obj = tmp_path / (src.stem + ".o")
+        _compile("arm-none-eabi-gcc", flags, src, obj)
+        undefined = _undefined_symbols("arm-none-eabi-nm", obj)
+        assert "__popcountsi2" not in undefined, f"{src.name} calls libgcc popcount on {core}"
+        if src in KERNEL_SOURCES:
+            assert not undefined & FORBIDDEN, f"{src.name} needs {undefined & FORBIDDEN}"
+
+
+def test_clang_for_cortex_m(tmp_path):
+    """clang can also target the cores; its output must not call libgcc popcount either."""
+    if shutil.which("clang") is None or shutil.which("arm-none-eabi-nm") is None:
+        pytest.skip("clang or arm-none-eabi-nm not found")
+    for core in ("cortex-m0plus", "cortex-m4"):
+        flags = ["--target=thumbv7em-none-eabi" if core == "cortex-m4" else
+                 "--target=thumbv6m-none-eabi", f"-mcpu={core}", "-O2", "-isystem", "/usr/lib/arm-none-eabi/include"]
+        for src in KERNEL_SOURCES:
+            obj = tmp_path / (src.stem + ".o")
+            cmd = ["clang", *STRICT, *flags, "-I", str(RUNTIME_DIR), "-c", str(src), "-o",
+                   str(obj)]
+            result = subprocess.run(cmd, capture_output=True, text=True)
+            if result.returncode != 0 and "file not found" in result.stderr:
+                pytest.skip("no newlib headers for clang here")
+            assert result.returncode == 0 and result.stderr == "", result.stderr
+            assert not _undefined_symbols("arm-none-eabi-nm", obj) & FORBIDDEN

@@ -1,0 +1,70 @@
+"""write_project_files: the Makefile and CMakeLists.txt it writes build as they are."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from bnncc.errors import BnnccError
+from bnncc.targets.project import write_project_files
+from bnncc.targets.run import run_inputs
+from conftest import dummy_reference, needs_qemu
+
+
+def _make(folder, *goals):
+    return subprocess.run(["make", "-s", *goals], cwd=folder, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.qemu
+@needs_qemu
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus", "cortex-m55"])
+def test_makefile_builds_and_runs(dummy_model, target):
+    written = write_project_files(dummy_model, "net", target)
+    assert {p.name for p in written} >= {"Makefile", "CMakeLists.txt", "main.c", "startup.c", "linker.ld"}
+    build = _make(dummy_model)
+    assert build.returncode == 0, build.stderr
+    assert (dummy_model / "net.elf").is_file()
+    run = _make(dummy_model, "run")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "class " in run.stdout + run.stderr
+    assert "cycles " in run.stdout + run.stderr
+
+
+@pytest.mark.qemu
+@needs_qemu
+def test_model_folder_with_project_files_still_runs(dummy_model):
+    write_project_files(dummy_model, "net", "cortex-m4")
+    x = np.random.default_rng(3).standard_normal((2, 64)).astype(np.float32)
+    outputs = run_inputs(dummy_model, "net", "cortex-m4", x)
+    np.testing.assert_array_equal(outputs, dummy_reference(x))
+
+
+@pytest.mark.qemu
+@needs_qemu
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="needs cmake")
+def test_cmake_builds(dummy_model, tmp_path):
+    write_project_files(dummy_model, "net", "cortex-m33")
+    configure = subprocess.run(["cmake", "-S", str(dummy_model), "-B", str(tmp_path / "build")],
+                               capture_output=True, text=True, timeout=120)
+    assert configure.returncode == 0, configure.stdout + configure.stderr
+    build = subprocess.run(["cmake", "--build", str(tmp_path / "build")], capture_output=True,
+                           text=True, timeout=120)
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert (tmp_path / "build" / "net.elf").is_file()
+
+
+def test_host_makefile_builds_and_runs(dummy_model):
+    write_project_files(dummy_model, "net", "host")
+    run = _make(dummy_model, "run")
+    assert run.returncode == 0, run.stderr
+    assert "class " in run.stdout
+
+
+def test_unknown_target_writes_nothing(dummy_model):
+    before = sorted(p.name for p in dummy_model.iterdir())
+    with pytest.raises(BnnccError):
+        write_project_files(dummy_model, "net", "avr")
+    assert sorted(p.name for p in dummy_model.iterdir()) == before
