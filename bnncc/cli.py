@@ -33,6 +33,12 @@ def user_errors(func):
             sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit):
             raise
+        except OSError as exc:  # the environment: an unwritable output folder, a full disk, a vanished file
+            if os.environ.get("BNNCC_DEBUG"):
+                raise
+            where = f" '{exc.filename}'" if exc.filename else ""
+            click.echo(f"error: cannot access{where}: {exc.strerror or exc}", err=True)
+            sys.exit(2)
         except Exception as exc:  # a bug in bnncc: still no traceback for the user
             if os.environ.get("BNNCC_DEBUG"):
                 raise

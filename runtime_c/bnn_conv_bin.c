@@ -1,131 +1,388 @@
 /*
  * bnn_conv_bin.c - XNOR-popcount convolution of a BITS input with binary weights.
  *
- * Interior pixels (window fully inside the image): the neighbourhood is gathered once into
- * one contiguous vector laid out like the weights, and every output channel is a single
- * Harley-Seal popcount over it. Border pixels sum over their valid rows only; in HWC the
- * valid taps of one window row are contiguous in the input and in the weights alike.
+ * Per output pixel the window's input words are gathered once into a contiguous vector laid
+ * out exactly like one output channel's weights ([k_h][k_w][words]); every output channel is
+ * then one Harley-Seal popcount of (gathered XOR weights) over k_h*k_w*words contiguous words,
+ * which keeps the per-channel setup and the popcount tail to one per pixel and channel.
+ * Border pixels gather zeros for the taps outside the image plus a word mask that removes
+ * them (ONNX zero padding: those taps add nothing, dot = K_valid - 2 * popcount(valid)).
+ * Windows too large for the stack buffers fall back to summing over valid taps directly.
  */
+#include <stddef.h>
+
 #include "bnn.h"
 #include "bnn_popcount.h"
 
-/* Words of one gathered neighbourhood kept on the stack (3x3 taps of 448 channels). */
-#define BNN_GATHER_WORDS 126
+/* Words of one gathered window held on the stack (twice: activations and border mask);
+ * 96 covers 3x3 windows up to 341 input channels and 5x5 up to 96. */
+#define BNN_GATHER_WORDS 96
 
-/* Accumulator (K_valid - 2 * popcount over valid taps) of every output channel of one pixel,
- * handed to emit() together with the channel index. */
 typedef struct {
     const uint32_t *in;
     bnn_dims in_d;
-    const uint32_t *weights;
     const bnn_window *win;
-    int32_t words;     /* BNN_WORDS(c_in) */
+    int32_t words;      /* BNN_WORDS(c_in): words per input pixel */
     int32_t taps_words; /* k_h * k_w * words: weight words per output channel */
 } conv_bin_ctx;
 
-/* Gathers the full neighbourhood of an interior pixel; returns 0 if it does not fit. */
-static int gather_interior(const conv_bin_ctx *cx, int32_t iy0, int32_t ix0, uint32_t *act)
+typedef struct {
+    int32_t iy0, ix0;        /* input coordinates of tap (0, 0), may lie outside */
+    int32_t ky0, ky1, kx0, kx1; /* valid taps */
+    int32_t k_valid;
+    int interior;
+} window_at;
+
+static window_at locate(const conv_bin_ctx *cx, int32_t oy, int32_t ox)
 {
     const bnn_window *win = cx->win;
-    int32_t ky, kx, j;
-    if (cx->taps_words > BNN_GATHER_WORDS) {
+    window_at at;
+    at.iy0 = oy * win->stride_h - win->pad_top;
+    at.ix0 = ox * win->stride_w - win->pad_left;
+    bnn_tap_range(oy, win->stride_h, win->pad_top, win->dil_h, win->k_h, cx->in_d.h, &at.ky0,
+                  &at.ky1);
+    bnn_tap_range(ox, win->stride_w, win->pad_left, win->dil_w, win->k_w, cx->in_d.w, &at.kx0,
+                  &at.kx1);
+    at.k_valid = (at.ky1 - at.ky0) * (at.kx1 - at.kx0) * cx->in_d.c;
+    at.interior = at.ky0 == 0 && at.ky1 == win->k_h && at.kx0 == 0 && at.kx1 == win->k_w;
+    return at;
+}
+
+/* Copies the window into act; for border windows also writes mask (ones on valid taps). */
+static void gather(const conv_bin_ctx *cx, const window_at *at, uint32_t *act, uint32_t *mask)
+{
+    const bnn_window *win = cx->win;
+    int32_t ky, kx, j, words = cx->words;
+    for (ky = 0; ky < win->k_h; ++ky) {
+        int32_t iy = at->iy0 + ky * win->dil_h;
+        int row_ok = ky >= at->ky0 && ky < at->ky1;
+        for (kx = 0; kx < win->k_w; ++kx) {
+            int ok = row_ok && kx >= at->kx0 && kx < at->kx1;
+            if (ok) {
+                const uint32_t *src =
+                    cx->in + (iy * cx->in_d.w + at->ix0 + kx * win->dil_w) * words;
+                for (j = 0; j < words; ++j) {
+                    act[j] = src[j];
+                }
+            } else {
+                for (j = 0; j < words; ++j) {
+                    act[j] = 0u;
+                }
+            }
+            if (mask != NULL) {
+                for (j = 0; j < words; ++j) {
+                    mask[j] = ok ? 0xffffffffu : 0u;
+                }
+                mask += words;
+            }
+            act += words;
+        }
+    }
+}
+
+/* popcount over the valid taps only, straight from the input (no gathering). */
+static uint32_t mismatches_direct(const conv_bin_ctx *cx, const window_at *at,
+                                  const uint32_t *w_o)
+{
+    const bnn_window *win = cx->win;
+    int32_t ky, kx, words = cx->words;
+    uint32_t pc = 0u;
+    for (ky = at->ky0; ky < at->ky1; ++ky) {
+        const uint32_t *row = cx->in + (at->iy0 + ky * win->dil_h) * cx->in_d.w * words;
+        const uint32_t *w_row = w_o + ky * win->k_w * words;
+        for (kx = at->kx0; kx < at->kx1; ++kx) {
+            pc += bnn_popcount_xor(row + (at->ix0 + kx * win->dil_w) * words,
+                                   w_row + kx * words, words);
+        }
+    }
+    return pc;
+}
+
+/* Output channels [0, n) of one pixel (weights start at w, n <= 32). With thresh, returns
+ * the packed output bits; without, stores the accumulators in acc and returns 0. */
+static uint32_t conv_bin_pixel(const conv_bin_ctx *cx, int32_t oy, int32_t ox,
+                               const uint32_t *w, int32_t n, const int32_t *thresh,
+                               int32_t *acc)
+{
+    uint32_t act[BNN_GATHER_WORDS], mask[BNN_GATHER_WORDS];
+    window_at at = locate(cx, oy, ox);
+    int32_t taps_words = cx->taps_words, b;
+    uint32_t bits = 0u;
+    for (b = 0; b < n; ++b, w += taps_words) {
+        uint32_t pc;
+        int32_t dot;
+        if (taps_words > BNN_GATHER_WORDS) {
+            pc = mismatches_direct(cx, &at, w);
+        } else if (at.interior) {
+            if (b == 0) {
+                gather(cx, &at, act, NULL);
+            }
+            pc = bnn_popcount_xor(act, w, taps_words);
+        } else {
+            if (b == 0) {
+                gather(cx, &at, act, mask);
+            }
+            pc = bnn_popcount_xor_masked(act, w, mask, taps_words);
+        }
+        dot = at.k_valid - 2 * (int32_t)pc;
+        if (thresh != NULL) {
+            bits |= (uint32_t)(dot >= thresh[b]) << b;
+        } else {
+            acc[b] = dot;
+        }
+    }
+    return bits;
+}
+
+/* ---- bit-sliced path (thresholded output) -------------------------------------------
+ * Cortex-M has no popcount, so counting mismatches per output channel and comparing each
+ * count is expensive. Here 32 output channels are counted at once instead: the weights of a
+ * channel group are transposed once per call, so that word tw[j] holds input bit j's weight
+ * for all 32 channels. For every input bit the activation bit is broadcast to a word and
+ * XORed with tw[j], giving one mismatch bit per channel; these words are summed lane-wise by
+ * carry-save adders into a bit-sliced counter (ones, twos, fours, high[]). The threshold test
+ * is a bit-sliced compare, so the 32 output bits come out already packed. */
+
+#ifndef BNN_SLICED_MAX_BITS
+/* Transposed weights kept on the stack: one word per input bit of the window (2.5 KiB). */
+#define BNN_SLICED_MAX_BITS 640
+#endif
+#define BNN_SLICE_HIGH 6 /* counter levels above the sixteens: counts up to 2047 */
+#define BNN_SLICE_LEVELS (5 + BNN_SLICE_HIGH)
+
+/* In-place transpose of a 32x32 bit matrix: bit c of m[r] moves to bit r of m[c]. */
+static void transpose32(uint32_t *m)
+{
+    uint32_t mask = 0x0000ffffu, t;
+    int32_t j, k;
+    for (j = 16; j != 0; j >>= 1, mask ^= mask << j) {
+        for (k = 0; k < 32; k = (k + j + 1) & ~j) {
+            t = ((m[k] >> j) ^ m[k + j]) & mask;
+            m[k] ^= t << j;
+            m[k + j] ^= t;
+        }
+    }
+}
+
+/* tw[t * c_in + ci] bit b = weight bit of channel b (of n <= 32) at tap t, input channel ci. */
+static void transpose_weights(const conv_bin_ctx *cx, const uint32_t *w, int32_t n, uint32_t *tw)
+{
+    int32_t taps = cx->win->k_h * cx->win->k_w, c_in = cx->in_d.c, t, q, b;
+    uint32_t block[32];
+    for (t = 0; t < taps; ++t) {
+        for (q = 0; q < cx->words; ++q) {
+            int32_t bits = c_in - q * 32 < 32 ? c_in - q * 32 : 32;
+            for (b = 0; b < 32; ++b) {
+                block[b] = b < n ? w[b * cx->taps_words + t * cx->words + q] : 0u;
+            }
+            transpose32(block);
+            for (b = 0; b < bits; ++b) {
+                tw[t * c_in + q * 32 + b] = block[b];
+            }
+        }
+    }
+}
+
+/* Bit-sliced "count <= limit" per channel, for one K_valid: limit = floor((K_valid - th) / 2),
+ * since K_valid - 2 * count >= th. */
+typedef struct {
+    int32_t k_valid;
+    uint32_t level[BNN_SLICE_LEVELS]; /* bit k of every channel's limit */
+    uint32_t never, always;           /* limit < 0; limit >= largest count */
+} sliced_limit;
+
+static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced_limit *lim)
+{
+    uint32_t block[32];
+    int32_t b;
+    lim->k_valid = k_valid;
+    lim->never = 0u;
+    lim->always = 0u;
+    for (b = 0; b < 32; ++b) {
+        int32_t x = b < n ? k_valid - thresh[b] : -1;
+        int32_t limit = x < 0 ? -1 : x / 2;
+        block[b] = 0u;
+        if (limit < 0) {
+            lim->never |= (uint32_t)1u << b;
+        } else if (limit >= (1 << BNN_SLICE_LEVELS) - 1) {
+            lim->always |= (uint32_t)1u << b;
+        } else {
+            block[b] = (uint32_t)limit;
+        }
+    }
+    transpose32(block);
+    for (b = 0; b < BNN_SLICE_LEVELS; ++b) {
+        lim->level[b] = block[b];
+    }
+}
+
+static void add_high(uint32_t *high, uint32_t carry)
+{
+    int32_t l = 0;
+    while (carry != 0u) {
+        uint32_t next = high[l] & carry;
+        high[l] ^= carry;
+        carry = next;
+        ++l;
+    }
+}
+
+/* Mismatch word of input bit i of activation word a: tw[i] XOR the bit broadcast to all
+ * lanes, so lane b is set where channel b's weight differs from the input bit. */
+#define BNN_MISMATCH(tw, a, i) ((tw)[i] ^ (0u - (((a) >> (i)) & 1u)))
+
+/* Eight input bits (bit offsets o..o+7 of word a, weights tw[o..o+7]) into ones, twos and
+ * fours; the eights carry goes to e. */
+#define BNN_SLICED_BLOCK8(e, tw, a, o)                                                       \
+    do {                                                                                     \
+        uint32_t sb_ta, sb_tb, sb_fa, sb_fb;                                                 \
+        BNN_CSA(sb_ta, ones, ones, BNN_MISMATCH(tw, a, (o) + 0), BNN_MISMATCH(tw, a, (o) + 1)); \
+        BNN_CSA(sb_tb, ones, ones, BNN_MISMATCH(tw, a, (o) + 2), BNN_MISMATCH(tw, a, (o) + 3)); \
+        BNN_CSA(sb_fa, twos, twos, sb_ta, sb_tb);                                            \
+        BNN_CSA(sb_ta, ones, ones, BNN_MISMATCH(tw, a, (o) + 4), BNN_MISMATCH(tw, a, (o) + 5)); \
+        BNN_CSA(sb_tb, ones, ones, BNN_MISMATCH(tw, a, (o) + 6), BNN_MISMATCH(tw, a, (o) + 7)); \
+        BNN_CSA(sb_fb, twos, twos, sb_ta, sb_tb);                                            \
+        BNN_CSA(e, fours, fours, sb_fa, sb_fb);                                              \
+    } while (0)
+
+/* Output bits of the channel group at one pixel; tw from transpose_weights. The counter is
+ * ones..sixteens in registers and high[] (32s and up) in memory, touched once per word. */
+static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const uint32_t *tw,
+                             const sliced_limit *lim, uint32_t valid_channels)
+{
+    const bnn_window *win = cx->win;
+    int32_t c_in = cx->in_d.c, words = cx->words, ky, kx, q, b;
+    uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u, sixteens = 0u, borrow = 0u;
+    uint32_t high[BNN_SLICE_HIGH];
+    uint32_t count[BNN_SLICE_LEVELS];
+    for (b = 0; b < BNN_SLICE_HIGH; ++b) {
+        high[b] = 0u;
+    }
+    for (ky = at->ky0; ky < at->ky1; ++ky) {
+        const uint32_t *row = cx->in + (at->iy0 + ky * win->dil_h) * cx->in_d.w * words;
+        for (kx = at->kx0; kx < at->kx1; ++kx) {
+            const uint32_t *a = row + (at->ix0 + kx * win->dil_w) * words;
+            const uint32_t *t = tw + (ky * win->k_w + kx) * c_in;
+            int32_t left = c_in;
+            for (q = 0; q < words; ++q, t += 32, left -= 32) {
+                uint32_t word = a[q];
+                if (left >= 32) {
+                    uint32_t e1, e2, s1, s2, c32;
+                    BNN_SLICED_BLOCK8(e1, t, word, 0);
+                    BNN_SLICED_BLOCK8(e2, t, word, 8);
+                    BNN_CSA(s1, eights, eights, e1, e2);
+                    BNN_SLICED_BLOCK8(e1, t, word, 16);
+                    BNN_SLICED_BLOCK8(e2, t, word, 24);
+                    BNN_CSA(s2, eights, eights, e1, e2);
+                    BNN_CSA(c32, sixteens, sixteens, s1, s2);
+                    add_high(high, c32);
+                } else {
+                    for (b = 0; b < left; ++b) { /* ripple one word at a time */
+                        uint32_t c = BNN_MISMATCH(t, word, b), next;
+                        next = ones & c;
+                        ones ^= c;
+                        c = next;
+                        next = twos & c;
+                        twos ^= c;
+                        c = next;
+                        next = fours & c;
+                        fours ^= c;
+                        c = next;
+                        next = eights & c;
+                        eights ^= c;
+                        c = next;
+                        next = sixteens & c;
+                        sixteens ^= c;
+                        add_high(high, next);
+                    }
+                }
+            }
+        }
+    }
+    /* count <= limit, lane-wise: no borrow out of limit - count */
+    count[0] = ones;
+    count[1] = twos;
+    count[2] = fours;
+    count[3] = eights;
+    count[4] = sixteens;
+    for (b = 0; b < BNN_SLICE_HIGH; ++b) {
+        count[5 + b] = high[b];
+    }
+    for (b = 0; b < BNN_SLICE_LEVELS; ++b) {
+        uint32_t l = lim->level[b], c = count[b];
+        borrow = (~l & (c | borrow)) | (l & c & borrow);
+    }
+    return ((~borrow & ~lim->never) | lim->always) & valid_channels;
+}
+
+#define BNN_LIMIT_CACHE 4 /* distinct K_valid values kept per group (interior + borders) */
+
+/* The whole thresholded conv through the sliced path; returns 0 if it does not apply. */
+static int conv_sliced(const conv_bin_ctx *cx, const uint32_t *weights, const int32_t *thresh,
+                       uint32_t *out, bnn_dims out_d)
+{
+    uint32_t tw[BNN_SLICED_MAX_BITS];
+    sliced_limit cache[BNN_LIMIT_CACHE];
+    int32_t taps = cx->win->k_h * cx->win->k_w;
+    int32_t out_words = BNN_WORDS(out_d.c), g, oy, ox, i, n_cached;
+    if (taps * cx->in_d.c > BNN_SLICED_MAX_BITS) {
         return 0;
     }
-    for (ky = 0; ky < win->k_h; ++ky) {
-        for (kx = 0; kx < win->k_w; ++kx) {
-            const uint32_t *src =
-                cx->in + ((iy0 + ky * win->dil_h) * cx->in_d.w + ix0 + kx * win->dil_w) *
-                             cx->words;
-            for (j = 0; j < cx->words; ++j) {
-                *act++ = src[j];
+    for (g = 0; g < out_words; ++g) {
+        int32_t n = out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
+        uint32_t valid_channels = 0xffffffffu >> (32 - n);
+        transpose_weights(cx, weights + g * 32 * cx->taps_words, n, tw);
+        n_cached = 0;
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ++ox) {
+                window_at at = locate(cx, oy, ox);
+                const sliced_limit *lim = NULL;
+                for (i = 0; i < n_cached; ++i) {
+                    if (cache[i].k_valid == at.k_valid) {
+                        lim = &cache[i];
+                        break;
+                    }
+                }
+                if (lim == NULL) {
+                    i = n_cached < BNN_LIMIT_CACHE ? n_cached++ : BNN_LIMIT_CACHE - 1;
+                    make_limit(at.k_valid, thresh + g * 32, n, &cache[i]);
+                    lim = &cache[i];
+                }
+                out[(oy * out_d.w + ox) * out_words + g] =
+                    sliced_pixel(cx, &at, tw, lim, valid_channels);
             }
         }
     }
     return 1;
 }
 
-/* popcount over the valid taps [ky0, ky1) x [kx0, kx1) for channel weights w_o. */
-static uint32_t mismatches_valid(const conv_bin_ctx *cx, int32_t iy0, int32_t ix0, int32_t ky0,
-                                 int32_t ky1, int32_t kx0, int32_t kx1, const uint32_t *w_o)
-{
-    const bnn_window *win = cx->win;
-    int32_t ky, kx;
-    uint32_t pc = 0u;
-    for (ky = ky0; ky < ky1; ++ky) {
-        const uint32_t *row = cx->in + (iy0 + ky * win->dil_h) * cx->in_d.w * cx->words;
-        const uint32_t *w_row = w_o + ky * win->k_w * cx->words;
-        if (win->dil_w == 1) {
-            pc += bnn_popcount_xor(row + (ix0 + kx0) * cx->words, w_row + kx0 * cx->words,
-                                   (kx1 - kx0) * cx->words);
-        } else {
-            for (kx = kx0; kx < kx1; ++kx) {
-                pc += bnn_popcount_xor(row + (ix0 + kx * win->dil_w) * cx->words,
-                                       w_row + kx * cx->words, cx->words);
-            }
-        }
-    }
-    return pc;
-}
-
-/* Accumulators of all output channels of pixel (oy, ox) into acc[c_out]. */
-static void conv_bin_pixel(const conv_bin_ctx *cx, int32_t oy, int32_t ox, int32_t c_out,
-                           int32_t *acc)
-{
-    const bnn_window *win = cx->win;
-    uint32_t act[BNN_GATHER_WORDS];
-    int32_t iy0 = oy * win->stride_h - win->pad_top;
-    int32_t ix0 = ox * win->stride_w - win->pad_left;
-    int32_t ky0, ky1, kx0, kx1, o, k_valid;
-    bnn_tap_range(oy, win->stride_h, win->pad_top, win->dil_h, win->k_h, cx->in_d.h, &ky0, &ky1);
-    bnn_tap_range(ox, win->stride_w, win->pad_left, win->dil_w, win->k_w, cx->in_d.w, &kx0, &kx1);
-    k_valid = (ky1 - ky0) * (kx1 - kx0) * cx->in_d.c;
-    if (ky0 == 0 && ky1 == win->k_h && kx0 == 0 && kx1 == win->k_w &&
-        gather_interior(cx, iy0, ix0, act)) {
-        const uint32_t *w_o = cx->weights;
-        for (o = 0; o < c_out; ++o, w_o += cx->taps_words) {
-            acc[o] = k_valid - 2 * (int32_t)bnn_popcount_xor(act, w_o, cx->taps_words);
-        }
-        return;
-    }
-    for (o = 0; o < c_out; ++o) {
-        const uint32_t *w_o = cx->weights + o * cx->taps_words;
-        acc[o] = k_valid - 2 * (int32_t)mismatches_valid(cx, iy0, ix0, ky0, ky1, kx0, kx1, w_o);
-    }
-}
-
-static conv_bin_ctx make_ctx(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
-                             const bnn_window *win)
+static conv_bin_ctx make_ctx(const uint32_t *in, bnn_dims in_d, const bnn_window *win)
 {
     conv_bin_ctx cx;
     cx.in = in;
     cx.in_d = in_d;
-    cx.weights = weights;
     cx.win = win;
     cx.words = BNN_WORDS(in_d.c);
     cx.taps_words = win->k_h * win->k_w * cx.words;
     return cx;
 }
 
-/* Output channels are done 32 at a time so the accumulators fit in one small array. */
 void bnn_conv2d_bin_thresh(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
                            const int32_t *thresh, const bnn_window *win, uint32_t *out,
                            bnn_dims out_d)
 {
-    conv_bin_ctx cx = make_ctx(in, in_d, weights, win);
+    conv_bin_ctx cx = make_ctx(in, in_d, win);
     int32_t out_words = BNN_WORDS(out_d.c);
-    int32_t oy, ox, g, b;
-    int32_t acc[32];
-    for (g = 0; g < out_words; ++g) {
-        int32_t n = out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
-        cx.weights = weights + g * 32 * cx.taps_words;
-        for (oy = 0; oy < out_d.h; ++oy) {
-            for (ox = 0; ox < out_d.w; ++ox) {
-                uint32_t word = 0u;
-                conv_bin_pixel(&cx, oy, ox, n, acc);
-                for (b = n - 1; b >= 0; --b) {
-                    word = (word << 1) | (uint32_t)(acc[b] >= thresh[g * 32 + b]);
-                }
-                out[(oy * out_d.w + ox) * out_words + g] = word;
+    int32_t oy, ox, g;
+    if (conv_sliced(&cx, weights, thresh, out, out_d)) {
+        return;
+    }
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox) {
+            for (g = 0; g < out_words; ++g) {
+                int32_t n = out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
+                *out++ = conv_bin_pixel(&cx, oy, ox, weights + g * 32 * cx.taps_words, n,
+                                        thresh + g * 32, NULL);
             }
         }
     }
@@ -135,16 +392,16 @@ void bnn_conv2d_bin_f32(const uint32_t *in, bnn_dims in_d, const uint32_t *weigh
                         const float *scale, const float *bias, const bnn_window *win, float *out,
                         bnn_dims out_d)
 {
-    conv_bin_ctx cx = make_ctx(in, in_d, weights, win);
+    conv_bin_ctx cx = make_ctx(in, in_d, win);
     int32_t plane = out_d.h * out_d.w;
     int32_t oy, ox, g, b;
     int32_t acc[32];
-    for (g = 0; g * 32 < out_d.c; ++g) {
-        int32_t n = out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
-        cx.weights = weights + g * 32 * cx.taps_words;
-        for (oy = 0; oy < out_d.h; ++oy) {
-            for (ox = 0; ox < out_d.w; ++ox) {
-                conv_bin_pixel(&cx, oy, ox, n, acc);
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox) {
+            for (g = 0; g * 32 < out_d.c; ++g) {
+                int32_t n = out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
+                (void)conv_bin_pixel(&cx, oy, ox, weights + g * 32 * cx.taps_words, n, NULL,
+                                     acc);
                 for (b = 0; b < n; ++b) {
                     int32_t o = g * 32 + b;
                     out[o * plane + oy * out_d.w + ox] = scale[o] * (float)acc[b] + bias[o];

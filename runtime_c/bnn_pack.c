@@ -1,37 +1,55 @@
 /*
  * bnn_pack.c - REAL CHW <-> BITS HWC.
  *
- * The sign test works on the float's bit pattern: on soft-float cores (M0+, M3) a float
- * compare is a library call, and the packing of the first layer touches every input value.
+ * The first and last layers touch every value, so both directions avoid float compares
+ * (a library call on soft-float M0+/M3) and work on the float bit patterns, two pixels per
+ * step so that neighbouring floats come in and go out with one double-word access.
  */
 #include "bnn.h"
 
-#include <string.h>
-
-/* x >= 0 for a float given by its bits: +0 .. +inf, and -0. NaN gives 0. */
-static uint32_t sign_bit_of(const float *x)
-{
+/* Type punning through a union is defined in C99 (TC3) and, unlike memcpy, is never a
+ * library call on v6-M. */
+typedef union {
+    float f;
     uint32_t u;
-    memcpy(&u, x, sizeof u);
-    return (uint32_t)(u <= 0x7f800000u) | (uint32_t)(u == 0x80000000u);
+} float_bits;
+
+/* Bit 31 set iff x is NOT >= 0: negative and non-zero (not -0), or NaN of either sign. */
+static uint32_t negative_or_nan(float x)
+{
+    float_bits v;
+    v.f = x;
+    return (v.u & (v.u - 1u)) | ((v.u & 0x7fffffffu) + 0x007fffffu);
 }
 
 void bnn_pack_chw_f32(const float *in, bnn_dims d, uint32_t *out)
 {
     int32_t words = BNN_WORDS(d.c);
     int32_t plane = d.h * d.w;
-    int32_t p, c0, b;
-    for (p = 0; p < plane; ++p) {
-        const float *src = in + p;
-        uint32_t *dst = out + p * words;
-        for (c0 = 0; c0 < d.c; c0 += 32) {
-            int32_t n = d.c - c0 < 32 ? d.c - c0 : 32;
-            uint32_t word = 0u;
-            /* highest channel first so every bit lands with one shift-or */
-            for (b = n - 1; b >= 0; --b) {
-                word = (word << 1) | sign_bit_of(src + (c0 + b) * plane);
+    int32_t p, g, b;
+    for (g = 0; g < words; ++g) {
+        int32_t n = d.c - g * 32 < 32 ? d.c - g * 32 : 32;
+        /* ~0 >> (32 - n) without the undefined shift by 32 */
+        uint32_t valid = 0xffffffffu >> (32 - n);
+        const float *group = in + g * 32 * plane;
+        for (p = 0; p + 1 < plane; p += 2) {
+            const float *src = group + (n - 1) * plane + p;
+            uint32_t neg0 = 0u, neg1 = 0u;
+            /* highest channel first: every bit lands with one shift-or */
+            for (b = n; b > 0; --b, src -= plane) {
+                neg0 = (neg0 << 1) | (negative_or_nan(src[0]) >> 31);
+                neg1 = (neg1 << 1) | (negative_or_nan(src[1]) >> 31);
             }
-            *dst++ = word;
+            out[p * words + g] = ~neg0 & valid;
+            out[(p + 1) * words + g] = ~neg1 & valid;
+        }
+        if (p < plane) {
+            const float *src = group + (n - 1) * plane + p;
+            uint32_t neg0 = 0u;
+            for (b = n; b > 0; --b, src -= plane) {
+                neg0 = (neg0 << 1) | (negative_or_nan(src[0]) >> 31);
+            }
+            out[p * words + g] = ~neg0 & valid;
         }
     }
 }
@@ -40,15 +58,33 @@ void bnn_unpack_bits_chw_f32(const uint32_t *in, bnn_dims d, float *out)
 {
     int32_t words = BNN_WORDS(d.c);
     int32_t plane = d.h * d.w;
-    int32_t p, c;
-    for (c = 0; c < d.c; ++c) {
-        const uint32_t *src = in + c / 32;
-        int32_t shift = c % 32;
-        float *dst = out + c * plane;
-        for (p = 0; p < plane; ++p) {
-            /* +1.0f is 0x3f800000, -1.0f is 0xbf800000: the bit only picks the sign */
-            uint32_t bits = 0xbf800000u ^ (((src[p * words] >> shift) & 1u) << 31);
-            memcpy(dst + p, &bits, sizeof bits);
+    int32_t p, g, b;
+    for (g = 0; g < words; ++g) {
+        int32_t n = d.c - g * 32 < 32 ? d.c - g * 32 : 32;
+        float *group = out + g * 32 * plane;
+        for (p = 0; p + 1 < plane; p += 2) {
+            uint32_t bits0 = in[p * words + g], bits1 = in[(p + 1) * words + g];
+            float *dst = group + p;
+            for (b = 0; b < n; ++b, dst += plane) {
+                /* -1.0f is 0xbf800000; adding bit << 31 flips the sign to +1.0f */
+                float_bits v0, v1;
+                v0.u = 0xbf800000u + (bits0 << 31);
+                v1.u = 0xbf800000u + (bits1 << 31);
+                dst[0] = v0.f;
+                dst[1] = v1.f;
+                bits0 >>= 1;
+                bits1 >>= 1;
+            }
+        }
+        if (p < plane) {
+            uint32_t bits0 = in[p * words + g];
+            float *dst = group + p;
+            for (b = 0; b < n; ++b, dst += plane) {
+                float_bits v0;
+                v0.u = 0xbf800000u + (bits0 << 31);
+                dst[0] = v0.f;
+                bits0 >>= 1;
+            }
         }
     }
 }

@@ -95,7 +95,11 @@ def emit(graph: ir.Graph, out_dir: Path, name: str, source: str) -> list[Path]:
 
 
 def sanitize_comment(text: str) -> str:
-    return text.replace("*/", "* /").replace("\n", " ")
+    """Text safe inside a C block comment (no comment delimiters, no line breaks, printable ASCII)."""
+    text = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    while "/*" in text or "*/" in text:
+        text = text.replace("/*", "/ *").replace("*/", "* /")
+    return text
 
 
 def _shape_text(shape) -> str:

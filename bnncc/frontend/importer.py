@@ -109,6 +109,9 @@ class _Importer:
             if not dims or dims[0] != 1:
                 raise BnnccError(f"tensor '{name}' has shape {dims}; bnncc needs a leading batch dimension of 1")
             shape = tuple(dims[1:])
+        if 0 in shape:
+            # A zero-size tensor has no C array and no kernel loop that makes sense.
+            raise BnnccError(f"tensor '{name}' is empty (shape {shape})")
         self.tensors[name] = ir.Tensor(name, shape)
 
     def _live_input(self, node: onnx.NodeProto, label: str, index: int = 0) -> str:
@@ -150,10 +153,14 @@ class _Importer:
         weight = self._const(node, label, 1, "the weight")
         if weight is None or weight.ndim != 4:
             raise BnnccError("only 2-D convolutions with constant weights are supported", label, "Conv")
+        if weight.size == 0:
+            raise BnnccError(f"the weight is empty (shape {weight.shape})", label, "Conv")
         in_shape = self.tensors[x].shape
         if len(in_shape) != 3:
             raise BnnccError(f"input shape {in_shape} is not (C, H, W)", label, "Conv")
         bias = self._const(node, label, 2, "the bias")
+        if bias is not None and bias.size != weight.shape[0]:
+            raise BnnccError(f"the bias has {bias.size} values for {weight.shape[0]} output channels", label, "Conv")
         window = _window(attrs, weight.shape[2:], in_shape[1:], label, "Conv")
         self._emit(ir.Conv(label, [x], [node.output[0]], weight=weight.astype(np.float32),
                            bias=None if bias is None else bias.astype(np.float32), window=window))
@@ -166,11 +173,17 @@ class _Importer:
         b = self._const(node, label, 1, "B (the weight)")
         if b is None or b.ndim != 2:
             raise BnnccError("B must be a constant matrix", label, "Gemm")
-        weight = (b if attrs.get("transB", 0) else b.T) * np.float32(attrs.get("alpha", 1.0))
+        weight = _finite((b if attrs.get("transB", 0) else b.T) * np.float32(attrs.get("alpha", 1.0)),
+                         "alpha * B", label, "Gemm")
         c = self._const(node, label, 2, "C (the bias)")
         bias = None
         if c is not None:
-            bias = np.broadcast_to(c * np.float32(attrs.get("beta", 1.0)), (1, weight.shape[0]))[0]
+            try:
+                bias = np.broadcast_to(c * np.float32(attrs.get("beta", 1.0)), (1, weight.shape[0]))[0]
+            except ValueError:
+                raise BnnccError(f"C of shape {c.shape} does not broadcast to the output (1, {weight.shape[0]})",
+                                 label, "Gemm") from None
+            bias = _finite(bias, "beta * C", label, "Gemm")
         self._dense(node, label, x, weight, bias, "Gemm")
 
     def _op_MatMul(self, node, label):
@@ -181,6 +194,8 @@ class _Importer:
         self._dense(node, label, x, b.T, None, "MatMul")
 
     def _dense(self, node, label, x, weight, bias, op):
+        if weight.size == 0:
+            raise BnnccError(f"the weight is empty (shape {weight.shape[::-1]})", label, op)
         shape = self.tensors[x].shape
         if len(shape) != 1 or shape[0] != weight.shape[1]:
             raise BnnccError(f"input shape {shape} does not match weight {weight.shape[::-1]}", label, op)

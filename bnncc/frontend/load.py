@@ -31,6 +31,7 @@ def load_model(path: str | Path) -> onnx.ModelProto:
     except Exception as exc:
         raise BnnccError(f"'{path}' fails the ONNX checker: {_short(exc)}") from None
     _check_opset(model)
+    _check_names(model)
     _pin_batch(model)
     try:
         model = shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
@@ -46,6 +47,21 @@ def _check_opset(model: onnx.ModelProto) -> None:
         if opset.domain in ("", "ai.onnx") and opset.version > newest:
             raise BnnccError(f"the model needs ONNX opset {opset.version}; the installed onnx {onnx.__version__} "
                              f"knows opsets up to {newest} (re-export with a lower opset or upgrade onnx)")
+
+
+def _check_names(model: onnx.ModelProto) -> None:
+    """Names must be text: protobuf hands back invalid UTF-8 in a string field as bytes, and the checker
+    lets it through; every message and C identifier downstream expects str."""
+    graph = model.graph
+    for index, node in enumerate(graph.node):
+        for value in (node.name, node.op_type, node.domain, *node.input, *node.output):
+            if not isinstance(value, str):
+                raise BnnccError(f"node #{index} has a name that is not valid UTF-8 ({value!r})")
+    for kind, values in (("input", graph.input), ("output", graph.output), ("value_info", graph.value_info),
+                         ("initializer", graph.initializer)):
+        for value in values:
+            if not isinstance(value.name, str):
+                raise BnnccError(f"a graph {kind} has a name that is not valid UTF-8 ({value.name!r})")
 
 
 def _pin_batch(model: onnx.ModelProto) -> None:
@@ -75,6 +91,8 @@ def _pin_batch(model: onnx.ModelProto) -> None:
                 dim.dim_value = 1
             elif index == 0 and dim.dim_value != 1 and value in inputs:
                 raise BnnccError(f"input '{value.name}' has batch {dim.dim_value}; bnncc compiles batch 1")
+            elif dim.HasField("dim_value") and dim.dim_value == 0 and value in inputs:
+                raise BnnccError(f"input '{value.name}' has size 0 in dimension {index}; nothing to compute")
             elif not fixed and value in inputs:
                 raise BnnccError(
                     f"input '{value.name}' has a dynamic dimension {index} ('{dim.dim_param or '?'}'); "

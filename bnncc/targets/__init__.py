@@ -1,7 +1,13 @@
-"""Cortex-M targets: compiler flags, emulated machines and memory budgets.
+"""Cortex-M targets: compiler flags, emulated machines and memory budgets, and the tools that
+build, run and measure generated C on them.
 
-The table lives in targets.py; run.py builds firmware and runs it in QEMU, bench.py measures it,
-project.py writes build files for users.
+- targets.py   the table (get_target, check_fits, TARGET_NAMES)
+- firmware.py  model folder + harness -> ELF (arm-none-eabi-gcc) or host executable (cc)
+- run.py       run_inputs(): inputs through QEMU (semihosting files) -> bit-exact outputs
+- bench.py     bench_model() / format_bench() / bench_command: exact instructions per layer
+               (QEMU TCG plugin, icount.py), flash/RAM (sizes.py), stack high-water
+- project.py   write_project_files(): Makefile, CMakeLists.txt, main.c, startup.c, linker.ld
+The C side lives in templates/target/.
 """
 
 from bnncc.targets.targets import (

@@ -19,6 +19,8 @@ MODEL_CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-s
 HARNESS_CFLAGS = ("-std=gnu99", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections")
 # newlib-nano for the odd memcpy/libm call; nosys stubs because I/O goes through bnn_semihost.c.
 ARM_LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
+# Machines with at most this much RAM get all free RAM as stack (the microbit's 16 KiB).
+SMALL_RAM_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,6 @@ def _write_harness(build_dir: Path, name: str, target: Target, machine: Machine 
     else:
         sources.append(write_rendered(build_dir / "bnnh_startup.c", "startup.c.j2", **context))
         sources.append(build_dir / "bnn_semihost.c")
-        write_rendered(build_dir / "bnnh_linker.ld", "linker.ld.j2", **context)
     return sources
 
 
@@ -109,17 +110,39 @@ def build_firmware(
         harness = _write_harness(mdir, name, target, machine)
         harness_objs = _compile(ARM_GCC, [*target.cflags, opt, *HARNESS_CFLAGS, *defs], harness,
                                 [model_dir, mdir], mdir / "obj")
-        elf = mdir / "firmware.elf"
-        map_file = mdir / "firmware.map"
-        cmd = [ARM_GCC, *target.cflags, opt, *ARM_LDFLAGS, f"-T{mdir / 'bnnh_linker.ld'}",
-               f"-Wl,-Map={map_file}", *map(str, model_objs), *map(str, harness_objs), "-lm",
-               "-o", str(elf)]
-        done = subprocess.run(cmd, cwd=mdir, capture_output=True, text=True, timeout=300)
+        objects = [*model_objs, *harness_objs]
+        done = _link(target, machine, opt, objects, mdir, machine.stack_bytes)
         if done.returncode == 0:
-            return Firmware(elf, map_file, machine, mdir, tuple(o.name for o in model_objs))
+            if machine.ram_bytes <= SMALL_RAM_BYTES:
+                _grow_stack(target, machine, opt, objects, mdir)
+            return Firmware(mdir / "firmware.elf", mdir / "firmware.map", machine, mdir,
+                            tuple(o.name for o in model_objs))
         if "overflow" not in done.stderr:
             raise BnnccError(f"linking firmware for {target.name} failed:\n{done.stderr.strip()}")
         errors.append(f"{machine.qemu_name}: {done.stderr.strip()}")
     raise BnnccError(
         f"model '{name}' does not fit any emulated machine of {target.name}:\n" + "\n".join(errors)
     )
+
+
+def _link(target: Target, machine: Machine, opt: str, objects: list[Path], mdir: Path,
+          stack_bytes: int) -> subprocess.CompletedProcess:
+    context = target_context("", target, machine)
+    context["stack_bytes"] = stack_bytes
+    write_rendered(mdir / "bnnh_linker.ld", "linker.ld.j2", **context)
+    cmd = [ARM_GCC, *target.cflags, opt, *ARM_LDFLAGS, f"-T{mdir / 'bnnh_linker.ld'}",
+           f"-Wl,-Map={mdir / 'firmware.map'}", *map(str, objects), "-lm",
+           "-o", str(mdir / "firmware.elf")]
+    return subprocess.run(cmd, cwd=mdir, capture_output=True, text=True, timeout=300)
+
+
+def _grow_stack(target: Target, machine: Machine, opt: str, objects: list[Path], mdir: Path) -> None:
+    """On a small-RAM machine give the stack everything .data/.bss leave free (relink once)."""
+    from bnncc.targets.sizes import elf_sizes
+
+    free = machine.ram_bytes - elf_sizes(mdir / "firmware.elf").ram
+    stack = free - free % 8
+    if stack > machine.stack_bytes:
+        done = _link(target, machine, opt, objects, mdir, stack)
+        if done.returncode != 0:
+            raise BnnccError(f"relinking with a {stack} B stack failed:\n{done.stderr.strip()}")

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bnncc.errors import BnnccError
 from bnncc.targets.render import PROJECT_C_FILES, target_context, template_text, write_rendered
 from bnncc.targets.targets import get_target
 
+BOARDS = ("qemu", "generic")
 
-def write_project_files(out_dir: Path, name: str, target: str) -> list[Path]:
+
+def write_project_files(out_dir: Path, name: str, target: str, board: str = "qemu") -> list[Path]:
     """Write the build files for target into out_dir (which holds name.h/name.c); returns them.
 
-    The memory map is the target's first emulated machine, so `make run` works in QEMU; a real
-    board needs its own MEMORY lines in linker.ld."""
+    The memory map is the target's first emulated machine. board="qemu" adds `make run` (QEMU);
+    board="generic" leaves QEMU out: main.c reads DWT->CYCCNT either way, and a real board
+    needs its own MEMORY lines in linker.ld."""
+    if board not in BOARDS:
+        raise BnnccError(f"unknown board '{board}'; valid boards: {', '.join(BOARDS)}")
     tgt = get_target(target)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = tgt.machines[0] if tgt.machines else None
-    context = target_context(name, tgt, machine)
+    context = {**target_context(name, tgt, machine), "board": board}
     written = [
         write_rendered(out_dir / "main.c", "board_main.c.j2", **context),
         write_rendered(out_dir / "CMakeLists.txt", "CMakeLists.txt.j2", **context),
@@ -34,5 +40,6 @@ def write_project_files(out_dir: Path, name: str, target: str) -> list[Path]:
         written.append(write_rendered(out_dir / "Makefile", "Makefile.j2", **context))
         written.append(write_rendered(out_dir / "startup.c", "startup.c.j2", **context))
         written.append(write_rendered(out_dir / "linker.ld", "linker.ld.j2", **context))
+    # harness builds (firmware.model_sources) must recognise every C file written here
     assert {p.name for p in written if p.suffix == ".c"} <= PROJECT_C_FILES
     return written

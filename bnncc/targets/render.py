@@ -44,4 +44,5 @@ def target_context(name: str, target: Target, machine: Machine | None) -> dict:
         "target": target,
         "machine": machine,
         "description": target.description,
+        "stack_bytes": machine.stack_bytes if machine is not None else 0,
     }

@@ -112,7 +112,8 @@ def sign_input_zero_fraction(model: nn.Module, inputs: torch.Tensor) -> dict[str
             hooks.append(module.register_forward_hook(hook))
     model.eval()
     try:
-        model(inputs)
+        for begin in range(0, len(inputs), 1024):  # chunks: a big CNN batch would not fit in memory
+            model(inputs[begin:begin + 1024])
     finally:
         for h in hooks:
             h.remove()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -35,7 +36,6 @@ class TrainConfig:
     depth: int = 2            # MLP hidden layers
     ste: str = "clipped"
     seed: int = 0
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,17 +90,20 @@ def build_optimizers(model: nn.Module, config: TrainConfig):
     return [(bop, {"gamma": sched(config.gamma)}), (adam, {"lr": sched(config.lr)})]
 
 
+EVAL_CHUNK = 1024  # samples per forward pass when evaluating (MNIST CNN activations would not fit at once)
+
+
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     model.eval()
-    return float((model(x).argmax(dim=1) == y).float().mean())
+    correct = sum(int((model(x[i:i + EVAL_CHUNK]).argmax(dim=1) == y[i:i + EVAL_CHUNK]).sum())
+                  for i in range(0, len(x), EVAL_CHUNK))
+    return correct / len(x)
 
 
 def train_model(model: nn.Module, split: Split, config: TrainConfig,
                 on_epoch: Callable[[dict], None] | None = None, progress: bool = False) -> list[dict]:
     """Train with cross-entropy; returns one record per epoch: epoch, loss, train_acc, test_acc, seconds."""
-    import time
-
     torch.manual_seed(config.seed)
     x_train = model_input(split.x_train, config.arch, split.image_size)
     y_train = torch.as_tensor(split.y_train)

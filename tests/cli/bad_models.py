@@ -236,6 +236,30 @@ def checker_failures(seed: int) -> list[BadCase]:
     b = ModelBuilder((1, 8, 8), seed)
     y = b.node("Conv", [b.start(), b.const(np.ones((4, 3, 3, 3)))], kernel_shape=[3, 3])
     add("conv-channel-mismatch", _graph(b, y), CHECKER + r"|channels")
+    # Bias vectors whose length does not match the output channels (shape inference lets these through).
+    b = ModelBuilder((16,), seed)
+    y = b.gemm(b.start(), 16, 12)
+    y = b.node("Gemm", [b.node("Sign", [y]), b.const(np.ones((10, 12))), b.const(np.ones(7))], transB=1)
+    add("gemm-bias-length", _graph(b, y), r"C of shape \(7,\) does not broadcast")
+    b = ModelBuilder((1, 8, 8), seed)
+    y = b.node("Conv", [b.start(), b.const(np.ones((4, 1, 3, 3))), b.const(np.ones(3))], kernel_shape=[3, 3])
+    add("conv-bias-length", _graph(b, y), CHECKER + r"|bias has 3 values for 4 output channels")
+    # Gemm scale factors that are not finite or zero.
+    for label, alpha, beta in (("alpha-nan", np.nan, 1.0), ("alpha-inf", np.inf, 1.0), ("alpha-zero", 0.0, 1.0),
+                               ("beta-nan", 1.0, np.nan)):
+        b = ModelBuilder((16,), seed)
+        y = b.node("Gemm", [b.start(), b.const(np.ones((10, 16))), b.const(np.ones(10))], transB=1, alpha=alpha,
+                   beta=beta)
+        add(f"gemm-{label}", _graph(b, y), r"non-finite|exactly 0")
+    # Names that are not valid UTF-8: the checker accepts them, protobuf returns bytes.
+    for label, field in (("node-name", "name"), ("node-output", "output")):
+        b, x = _mlp_head(seed)
+        out = _finish_mlp(b, x, 12)
+        model = _graph(b, out)
+        node = model.graph.node[2]
+        marker = node.name if field == "name" else node.output[0]
+        data = model.SerializeToString().replace(marker.encode(), marker.encode()[:-1] + b"\xff")
+        cases.append(BadCase(f"invalid-utf8-{label}", "checker", _raw(data), CHECKER + r"|not valid UTF-8"))
     # Conv kernel larger than the image.
     b = ModelBuilder((1, 4, 4), seed)
     y = b.node("Conv", [b.start(), b.const(np.ones((4, 1, 7, 7)))], kernel_shape=[7, 7])
@@ -424,6 +448,8 @@ def shapes(seed: int) -> list[BadCase]:
     for batch in (2, 8):
         cases.append(BadCase(f"batch-{batch}-mlp", "shape", _save(mlp_input([batch, 16])), rf"batch {batch}"))
         cases.append(BadCase(f"batch-{batch}-cnn", "shape", _save(cnn_input([batch, 1, 8, 8])), rf"batch {batch}"))
+    cases.append(BadCase("input-size-0", "shape", _save(mlp_input([1, 0])), r"size 0 in dimension 1"))
+    cases.append(BadCase("input-size-0-spatial", "shape", _save(cnn_input([1, 1, 0, 8])), r"size 0 in dimension 2"))
     cases.append(BadCase("scalar-input", "shape", _save(mlp_input([])), CHECKER + r"|batch|shape"))
     cases.append(BadCase("input-rank-mismatch", "shape", _save(mlp_input([1, 4, 4])), CHECKER + r"|shape"))
     # Non-float inputs: the generated C takes float.
@@ -450,8 +476,8 @@ def shapes(seed: int) -> list[BadCase]:
 def graph_structure(seed: int) -> list[BadCase]:
     cases = []
 
-    def add(name, model, cause, nodes=()):
-        cases.append(BadCase(name, "structure", _save(model), cause, tuple(nodes)))
+    def add(name, model, cause, *nodes):
+        cases.append(BadCase(name, "structure", _save(model), cause, nodes))
 
     # Two inputs, both used by an Add; one unused; no real input at all.
     b, x = _mlp_head(seed)
@@ -489,6 +515,22 @@ def graph_structure(seed: int) -> list[BadCase]:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     add("graph-output-named-as-input", model, CHECKER + r"|output is its input|nothing to compile|does not depend")
+    b = ModelBuilder((16,), seed)
+    y = b.flatten(b.start())
+    add("output-is-flattened-input", _graph(b, y), r"output is its input")
+    b, x = _cnn_head(seed)
+    b.nodes.append(helper.make_node("Split", [x], ["half1", "half2"], name="split", axis=1))
+    y = b.node("Add", ["half1", "half2"])
+    add_name = b.nodes[-1].name
+    out = _finish_mlp(b, b.flatten(b.sign(y)), 4 * 8 * 8)
+    add("split-then-residual", _graph(b, out), r"uses 2 unsupported construct", "'split' (op Split)",
+        f"'{add_name}' (op Add)")
+    b = ModelBuilder((16,), seed)
+    y = b.node("Gemm", [b.start(), b.const(np.ones((0, 16)))], transB=1)
+    add("gemm-no-outputs", _graph(b, y), r"weight is empty", f"'{b.nodes[-1].name}' (op Gemm)")
+    b = ModelBuilder((1, 8, 8), seed)
+    y = b.node("Conv", [b.start(), b.const(np.ones((0, 1, 3, 3)))], kernel_shape=[3, 3])
+    add("conv-no-outputs", _graph(b, y), r"weight is empty", f"'{b.nodes[-1].name}' (op Conv)")
     b = ModelBuilder((16,), seed)
     b.nodes.append(helper.make_node("Sign", ["input"], ["s"], name="unused_sign"))
     c = b.node("Sign", [b.const(np.ones((1, 4)))])

@@ -213,6 +213,16 @@ def test_output_path_that_is_a_file_is_rejected_before_writing(runner, tmp_path)
     assert (tmp_path / "out").read_text() == "not a folder"
 
 
+def test_unwritable_output_folder_is_an_error_not_a_crash(runner, tmp_path):
+    onnx.save(mlp(), tmp_path / "good.onnx")
+    (tmp_path / "file.txt").write_text("x")  # a file as parent: fails even for root, unlike chmod
+    out_dir = tmp_path / "file.txt" / "out"
+    result = runner.invoke(main, ["compile", str(tmp_path / "good.onnx"), "-o", str(out_dir)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: cannot access") and "file.txt" in result.stderr
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("inputs,cause", [
     (None, r"cannot read inputs"),
     (np.zeros(7, np.float32), r"not a multiple of the input size 64"),

@@ -118,21 +118,23 @@ def test_runtime_kernels_never_call_libgcc_popcount(kernel_model, tmp_path, targ
 def test_kernel_selftest_passes_on_core(tmp_path, target):
     """kernel_selftest.c returns 0 when the optimized kernels equal the reference ones."""
     tgt = get_target(target)
-    machine = tgt.machines[-1]  # the roomiest machine: the self-test is not size-tuned
-    context = target_context("selftest", tgt, machine)
+    runtime_sources = [str(p) for p in sorted(runtime_dir().glob("*.c"))]
     for filename in ("bnn_target_io.h", "bnn_semihost.c"):
         (tmp_path / filename).write_text(template_text(filename))
     (tmp_path / "stdio_shim.c").write_text(STDIO_SHIM_C)
-    write_rendered(tmp_path / "startup.c", "startup.c.j2", **context)
-    write_rendered(tmp_path / "linker.ld", "linker.ld.j2", **context)
-    runtime_sources = [str(p) for p in sorted(runtime_dir().glob("*.c"))]
     elf = tmp_path / "selftest.elf"
-    build = subprocess.run(
-        [ARM_GCC, *tgt.cflags, "-O2", "-std=c99", f"-I{runtime_dir()}", f"-I{SELFTEST.parent}",
-         *ARM_LDFLAGS, f"-T{tmp_path / 'linker.ld'}", str(SELFTEST), *runtime_sources,
-         str(tmp_path / "startup.c"), str(tmp_path / "bnn_semihost.c"), str(tmp_path / "stdio_shim.c"),
-         f"-I{tmp_path}", "-lm", "-o", str(elf)],
-        capture_output=True, text=True, timeout=300)
+    for machine in tgt.machines:  # the first machine it fits (the microbit may be too small)
+        context = target_context("selftest", tgt, machine)
+        write_rendered(tmp_path / "startup.c", "startup.c.j2", **context)
+        write_rendered(tmp_path / "linker.ld", "linker.ld.j2", **context)
+        build = subprocess.run(
+            [ARM_GCC, *tgt.cflags, "-O2", "-std=c99", f"-I{runtime_dir()}", f"-I{SELFTEST.parent}",
+             f"-I{tmp_path}", *ARM_LDFLAGS, f"-T{tmp_path / 'linker.ld'}", str(SELFTEST),
+             *runtime_sources, str(tmp_path / "startup.c"), str(tmp_path / "bnn_semihost.c"),
+             str(tmp_path / "stdio_shim.c"), "-lm", "-o", str(elf)],
+            capture_output=True, text=True, timeout=300)
+        if "overflow" not in build.stderr:
+            break
     assert build.returncode == 0, build.stderr
     run = subprocess.run(
         [QEMU, "-M", machine.qemu_name, "-display", "none", "-monitor", "none", "-serial", "null",

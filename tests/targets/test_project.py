@@ -68,3 +68,19 @@ def test_unknown_target_writes_nothing(dummy_model):
     with pytest.raises(BnnccError):
         write_project_files(dummy_model, "net", "avr")
     assert sorted(p.name for p in dummy_model.iterdir()) == before
+
+
+@pytest.mark.qemu
+@needs_qemu
+def test_generic_board_makefile_has_no_qemu(dummy_model):
+    write_project_files(dummy_model, "net", "cortex-m7", board="generic")
+    makefile = (dummy_model / "Makefile").read_text()
+    assert "qemu" not in makefile.lower()
+    assert "DWT_CYCCNT" in (dummy_model / "main.c").read_text()
+    build = _make(dummy_model)
+    assert build.returncode == 0, build.stderr
+
+
+def test_unknown_board_is_a_user_error(dummy_model):
+    with pytest.raises(BnnccError, match="generic"):
+        write_project_files(dummy_model, "net", "cortex-m4", board="nucleo")

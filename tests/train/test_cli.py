@@ -37,3 +37,44 @@ def test_importing_the_command_does_not_import_torch():
 
     code = "import sys, bnncc.train.cli; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_train_with_verify_compiles_and_checks_the_c(tmp_path):
+    import shutil
+
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no host C compiler")
+    out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
+    result = CliRunner().invoke(train_command, [
+        "--optimizer", "bop", "--epochs", "1", "--width", "16", "-o", str(out), "--metrics", str(metrics),
+        "--no-progress", "--verify"])
+    assert result.exit_code == 0, result.output
+    assert "verify (host C vs onnxruntime): ok" in result.output
+    assert json.loads(metrics.read_text())["verify_ok"] is True
+
+
+def test_train_on_mnist_idx_files(tmp_path):
+    import gzip
+    import struct
+
+    import numpy as np
+
+    from bnncc.train.data import MNIST_FILES
+
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 40), ("test", 10)):
+        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+        images = rng.integers(0, 40, size=(n, 12, 12), dtype=np.uint8)
+        images[np.arange(n), labels, labels] = 255   # a learnable mark: the label's diagonal pixel
+        for key, array in ((f"{part}_images", images), (f"{part}_labels", labels)):
+            header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+            (tmp_path / (MNIST_FILES[key] + ".gz")).write_bytes(gzip.compress(header + array.tobytes()))
+    out = tmp_path / "mnist.onnx"
+    result = CliRunner().invoke(train_command, [
+        "--dataset", "mnist", "--mnist-dir", str(tmp_path), "--arch", "cnn", "--epochs", "1", "--width", "16",
+        "--batch-size", "8", "-o", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    import onnx
+
+    dims = [d.dim_value for d in onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [1, 1, 12, 12]

@@ -1,0 +1,20 @@
+"""Accuracy targets of the training recipes on digits (slow: about half a minute per optimizer on one core)."""
+
+import pytest
+
+pytest.importorskip("torch")
+
+from bnncc.train.data import load_digits_split  # noqa: E402
+from bnncc.train.trainer import TrainConfig, build_model, train_model  # noqa: E402
+
+TAU = {"adam": 0.0, "bop": 1e-6, "bop2nd": 1e-3, "bop2nd-unbiased": 0.1}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimizer,target", [("adam", 0.97), ("bop", 0.96), ("bop2nd", 0.96),
+                                              ("bop2nd-unbiased", 0.96)])
+def test_mlp_reaches_target_accuracy(optimizer, target):
+    config = TrainConfig(arch="mlp", optimizer=optimizer, schedule="cosine", epochs=30, tau=TAU[optimizer])
+    model = build_model(config, 64, 8)
+    history = train_model(model, load_digits_split(seed=0), config)
+    assert history[-1]["test_acc"] >= target
