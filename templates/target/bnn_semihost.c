@@ -111,9 +111,13 @@ void bnn_fault_report(const uint32_t *frame, uint32_t ipsr)
 {
     bnn_puts("BNN_FAULT\n");
     bnn_put_hex("exception", ipsr & 0x1FFu);
-    /* Hardware-stacked frame: r0 r1 r2 r3 r12 lr pc xpsr. */
-    bnn_put_hex("pc", frame[6]);
-    bnn_put_hex("lr", frame[5]);
+    if (frame == 0) {
+        bnn_puts("stack overflow: sp ran below the stack reserved in the linker script\n");
+    } else {
+        /* Hardware-stacked frame: r0 r1 r2 r3 r12 lr pc xpsr. */
+        bnn_put_hex("pc", frame[6]);
+        bnn_put_hex("lr", frame[5]);
+    }
 #if !defined(__ARM_ARCH_6M__)
     /* CFSR/HFSR/MMFAR/BFAR exist from ARMv7-M on; reading them on v6-M would fault again. */
     bnn_put_hex("cfsr", *(volatile uint32_t *)0xE000ED28u);

@@ -160,3 +160,28 @@ def test_run_returning_nonzero_is_an_error(tmp_path, inputs):
     with pytest.raises(TargetRunError, match="returned non-zero") as info:
         run_inputs(model, "net", "cortex-m3", inputs[:1])
     assert info.value.kind == "error"
+
+
+STACK_HOG_NET_C = """
+#include <stdint.h>
+#include "net.h"
+/* 80 KiB of locals: more than any machine's stack. */
+int net_run(const float *input, float *output)
+{
+    volatile uint32_t hog[20480];
+    int32_t i;
+    hog[0] = 1u;
+    for (i = 0; i < NET_OUTPUT_SIZE; i++) {
+        output[i] = input[i] + (float)hog[0];
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
+def test_stack_overflow_is_reported_as_fault(tmp_path, inputs, target):
+    model = copy_model(tmp_path / "m", STACK_HOG_NET_C)
+    with pytest.raises(TargetRunError, match="stack overflow") as info:
+        run_inputs(model, "net", target, inputs[:1])
+    assert info.value.kind == "fault"
