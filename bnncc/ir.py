@@ -134,6 +134,18 @@ class Binarize(Node):
 
 
 @dataclass
+class Clip(Node):
+    """Clip(x, lo, hi): only supported right before a binarizer, where it does not change the sign."""
+
+    lo: float = float("-inf")
+    hi: float = float("inf")
+    onnx_op: str = "Clip"
+
+    def keeps_sign(self, strict: bool) -> bool:
+        return (self.lo <= 0 < self.hi) if strict else (self.lo < 0 <= self.hi)
+
+
+@dataclass
 class MaxPool(Node):
     window: Window = None
     onnx_op: str = "MaxPool"

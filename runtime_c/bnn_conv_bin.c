@@ -216,16 +216,16 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
     }
 }
 
-static void add_high(uint32_t *high, uint32_t carry)
-{
-    int32_t l = 0;
-    while (carry != 0u) {
-        uint32_t next = high[l] & carry;
-        high[l] ^= carry;
-        carry = next;
-        ++l;
-    }
-}
+/* Adds carry (lane-wise, weight 32) into the in-memory counter levels. */
+#define BNN_ADD_HIGH(high, carry)                                                            \
+    do {                                                                                     \
+        uint32_t ah_c = (carry), *ah_p = (high);                                             \
+        while (ah_c != 0u) {                                                                 \
+            uint32_t ah_next = *ah_p & ah_c;                                                 \
+            *ah_p++ ^= ah_c;                                                                 \
+            ah_c = ah_next;                                                                  \
+        }                                                                                    \
+    } while (0)
 
 /* Mismatch word of input bit i of activation word a: tw[i] XOR the bit broadcast to all
  * lanes, so lane b is set where channel b's weight differs from the input bit. */
@@ -260,6 +260,24 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
     }
     for (ky = at->ky0; ky < at->ky1; ++ky) {
         const uint32_t *row = cx->in + (at->iy0 + ky * win->dil_h) * cx->in_d.w * words;
+        if (c_in % 32 == 0 && win->dil_w == 1) {
+            /* the valid taps of this row are contiguous words, in the input and in tw */
+            const uint32_t *a = row + (at->ix0 + at->kx0) * words;
+            const uint32_t *a_end = a + (at->kx1 - at->kx0) * words;
+            const uint32_t *t = tw + (ky * win->k_w + at->kx0) * c_in;
+            for (; a != a_end; ++a, t += 32) {
+                uint32_t word = *a, e1, e2, s1, s2, c32;
+                BNN_SLICED_BLOCK8(e1, t, word, 0);
+                BNN_SLICED_BLOCK8(e2, t, word, 8);
+                BNN_CSA(s1, eights, eights, e1, e2);
+                BNN_SLICED_BLOCK8(e1, t, word, 16);
+                BNN_SLICED_BLOCK8(e2, t, word, 24);
+                BNN_CSA(s2, eights, eights, e1, e2);
+                BNN_CSA(c32, sixteens, sixteens, s1, s2);
+                BNN_ADD_HIGH(high, c32);
+            }
+            continue;
+        }
         for (kx = at->kx0; kx < at->kx1; ++kx) {
             const uint32_t *a = row + (at->ix0 + kx * win->dil_w) * words;
             const uint32_t *t = tw + (ky * win->k_w + kx) * c_in;
@@ -275,7 +293,7 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
                     BNN_SLICED_BLOCK8(e2, t, word, 24);
                     BNN_CSA(s2, eights, eights, e1, e2);
                     BNN_CSA(c32, sixteens, sixteens, s1, s2);
-                    add_high(high, c32);
+                    BNN_ADD_HIGH(high, c32);
                 } else {
                     for (b = 0; b < left; ++b) { /* ripple one word at a time */
                         uint32_t c = BNN_MISMATCH(t, word, b), next;
@@ -293,7 +311,7 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
                         c = next;
                         next = sixteens & c;
                         sixteens ^= c;
-                        add_high(high, next);
+                        BNN_ADD_HIGH(high, next);
                     }
                 }
             }

@@ -23,7 +23,13 @@ def fold_constants(model: onnx.ModelProto) -> tuple[dict[str, np.ndarray], list[
     known = set(consts) | {""}
     const_nodes: list[onnx.NodeProto] = []
     live_nodes: list[onnx.NodeProto] = []
+    static = _static_shapes(model)
     for node in graph.node:
+        if node.op_type in ("Shape", "Size") and node.input[0] in static and node.input[0] not in known:
+            # x.view(x.size(0), -1) exports Shape(x): with a static shape that is a constant too.
+            consts[node.output[0]] = _shape_value(node, static[node.input[0]])
+            known.update(node.output)
+            continue
         if node.op_type not in _NONDETERMINISTIC and all(i in known for i in node.input):
             const_nodes.append(node)
             known.update(node.output)
@@ -35,17 +41,38 @@ def fold_constants(model: onnx.ModelProto) -> tuple[dict[str, np.ndarray], list[
         | {o.name for o in graph.output if o.name in known and o.name not in consts}
     )
     if needed:
-        consts.update(_evaluate(model, const_nodes, needed))
+        consts.update(_evaluate(model, const_nodes, needed, consts))
     return consts, live_nodes
 
 
-def _evaluate(model: onnx.ModelProto, nodes: list[onnx.NodeProto], outputs: list[str]) -> dict[str, np.ndarray]:
+def _static_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    shapes = {}
+    graph = model.graph
+    for value in list(graph.input) + list(graph.value_info) + list(graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if value.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+            shapes[value.name] = tuple(d.dim_value for d in dims)
+    return shapes
+
+
+def _shape_value(node: onnx.NodeProto, shape: tuple[int, ...]) -> np.ndarray:
+    if node.op_type == "Size":
+        return np.array(int(np.prod(shape)), np.int64)
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    start, end = attrs.get("start", 0), attrs.get("end", None)
+    return np.array(shape[start:end], np.int64)
+
+
+def _evaluate(model: onnx.ModelProto, nodes: list[onnx.NodeProto], outputs: list[str],
+              known: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    stored = {t.name for t in model.graph.initializer}
+    extra = [numpy_helper.from_array(np.asarray(v), name) for name, v in known.items() if name not in stored]
     graph = helper.make_graph(
         list(nodes),
         "constant_subgraph",
         inputs=[],
         outputs=[helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None) for name in outputs],
-        initializer=list(model.graph.initializer),
+        initializer=list(model.graph.initializer) + extra,
     )
     sub = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
     try:

@@ -46,6 +46,7 @@ class _Importer:
         self.tensors: dict[str, ir.Tensor] = {}
         self.problems: list[str] = []
         self.used_comparisons: set[str] = set()
+        self.unknown: set[str] = set()  # outputs of failed nodes without an inferred shape
 
     # ------------------------------------------------------------------------------ driver
     def run(self) -> ir.Graph:
@@ -62,6 +63,12 @@ class _Importer:
             handler = getattr(self, f"_op_{node.op_type}", None)
             if node.domain not in ("", "ai.onnx"):
                 self.problems.append(f"node '{label}' (op {node.domain}.{node.op_type}): custom domain")
+                self._placeholder(node)  # its consumers are not reported again
+                continue
+            if handler is not None and any(self._resolve(i) in self.unknown for i in node.input):
+                # Downstream of a reported node whose output shape nobody could infer (a custom op):
+                # any shape complaint here would be noise. Unsupported ops are still listed above.
+                self._placeholder(node)
                 continue
             try:
                 if handler is None:
@@ -95,6 +102,8 @@ class _Importer:
             dims = self.shapes.get(out)
             if out and out not in self.tensors:
                 self.tensors[out] = ir.Tensor(out, tuple(dims[1:]) if dims else ())
+                if not dims:
+                    self.unknown.add(out)
 
     def _resolve(self, name: str) -> str:
         while name in self.alias:
@@ -229,7 +238,7 @@ class _Importer:
         a, b = node.input[0], node.input[1]
         const_first = a in self.consts
         if const_first == (b in self.consts):
-            raise BnnccError("needs one computed and one constant operand (residual adds are not supported yet)",
+            raise BnnccError("needs one computed and one constant operand (residual connections are not supported yet)",
                              label, node.op_type)
         if const_first and node.op_type == "Div":
             # c / x is not an affine map of x, so no threshold or output scale can express it.
@@ -289,6 +298,21 @@ class _Importer:
         self.used_comparisons.add(cond)
         self._emit(ir.Binarize(label, [x_name], [node.output[0]], strict=plus_when == ">", onnx_op="Where"),
                    self.tensors[x_name].shape)
+
+    def _op_Clip(self, node, label):
+        x = self._live_input(node, label)
+        attrs = _attrs(node)
+        lo = self._const(node, label, 1, "min")
+        hi = self._const(node, label, 2, "max")
+        lo = float(lo) if lo is not None else float(attrs.get("min", -np.inf))
+        hi = float(hi) if hi is not None else float(attrs.get("max", np.inf))
+        self._emit(ir.Clip(label, [x], [node.output[0]], lo=lo, hi=hi), self.tensors[x].shape)
+
+    def _op_Cast(self, node, label):
+        x = self._live_input(node, label)
+        if _attrs(node).get("to") != onnx.TensorProto.FLOAT:
+            raise BnnccError("only casts to float32 are supported on the data path", label, "Cast")
+        self.alias[node.output[0]] = x
 
     def _op_MaxPool(self, node, label):
         attrs = _attrs(node)

@@ -7,6 +7,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 from onnx import shape_inference
+from onnx.external_data_helper import load_external_data_for_model
 
 from ..errors import BnnccError
 
@@ -19,13 +20,18 @@ def load_model(path: str | Path) -> onnx.ModelProto:
     if not path.is_file():
         raise BnnccError(f"model file '{path}' does not exist")
     try:
-        model = onnx.load(str(path), load_external_data=True)
+        model = onnx.load(str(path), load_external_data=False)
     except (DecodeError, RuntimeWarning, ValueError, OSError, UnicodeDecodeError) as exc:
         raise BnnccError(f"'{path}' is not a readable ONNX model ({_short(exc)})") from None
     except Exception as exc:  # protobuf raises assorted types on garbage input
         raise BnnccError(f"'{path}' is not a readable ONNX model ({type(exc).__name__}: {_short(exc)})") from None
     if not model.graph.node:
         raise BnnccError(f"'{path}' holds no graph nodes (an empty or non-ONNX file?)")
+    # Separately from the protobuf, so a missing or short weights file is named as such.
+    try:
+        load_external_data_for_model(model, str(path.parent))
+    except Exception as exc:
+        raise BnnccError(f"cannot load the external data of '{path}': {_short(exc)}") from None
     try:
         onnx.checker.check_model(model)
     except Exception as exc:

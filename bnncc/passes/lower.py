@@ -107,6 +107,9 @@ class _Lowering:
             self._lower_pool(node)
         elif isinstance(node, ir.Flatten):
             self.view_of[node.outputs[0]] = self._storage(node.inputs[0])
+        elif isinstance(node, ir.Clip):
+            self._check_clip(node)
+            self.view_of[node.outputs[0]] = self._storage(node.inputs[0])
         elif isinstance(node, ir.Softmax):
             x = self._storage(node.inputs[0])
             if self._kind(x) is not ir.Kind.REAL:
@@ -131,6 +134,8 @@ class _Lowering:
                 chain.pools.append((len(chain.steps), nxt))
             elif isinstance(nxt, ir.Binarize):
                 chain.binarize = nxt
+            elif isinstance(nxt, ir.Clip):
+                self._check_clip(nxt)
             else:
                 break
             self.absorbed.add(id(nxt))
@@ -139,6 +144,14 @@ class _Lowering:
                 break
         chain.output = tensor
         return chain
+
+    def _check_clip(self, clip: ir.Clip) -> None:
+        """A clip feeding only binarizers that it cannot change (sign(clip(x)) == sign(x)) is a no-op."""
+        users = self.consumers.get(clip.outputs[0], [])
+        if not users or clip.outputs[0] == self.graph.output or not all(
+                isinstance(u, ir.Binarize) and clip.keeps_sign(u.strict) for u in users):
+            raise BnnccError(f"Clip({clip.lo:g}, {clip.hi:g}) is only supported directly before a sign it does not "
+                             "change (min < 0 <= max)", clip.name, "Clip")
 
     def _lower_chain(self, chain: _Chain) -> None:
         linear = chain.linear

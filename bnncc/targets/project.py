@@ -3,6 +3,7 @@ main.c, the startup code and a linker script next to the generated model."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bnncc.errors import BnnccError
@@ -24,6 +25,8 @@ def write_project_files(out_dir: Path, name: str, target: str, board: str = "qem
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = tgt.machines[0] if tgt.machines else None
+    if machine is not None and board == "generic":
+        machine = replace(machine, needs_stack_guard=False)  # QEMU's memory map quirk only
     context = {**target_context(name, tgt, machine), "board": board}
     written = [
         write_rendered(out_dir / "main.c", "board_main.c.j2", **context),

@@ -26,14 +26,19 @@ class Machine:
     ram_bytes: int
     # Core clock that SysTick counts (with -icount shift=0 one instruction takes 1 ns).
     clock_hz: int
-    # Stack reserved at the top of RAM (the harness paints and scans it).
+    # Stack reserved at the start of RAM (the harness paints and scans it); on small machines
+    # the build grows it to all RAM the model leaves free.
     stack_bytes: int
+    # True where the addresses just below RAM read as zero and ignore writes instead of faulting
+    # (QEMU's mps2 boards): the startup code then sets an MPU guard region there, so that a stack
+    # overflow faults instead of silently losing data.
+    needs_stack_guard: bool = False
 
 
 MICROBIT = Machine("microbit", 0x00000000, 256 * KIB, 0x20000000, 16 * KIB, 16_000_000, 2 * KIB)
-MPS2_AN385 = Machine("mps2-an385", 0x00000000, 4 * MIB, 0x20000000, 4 * MIB, 25_000_000, 64 * KIB)
-MPS2_AN386 = Machine("mps2-an386", 0x00000000, 4 * MIB, 0x20000000, 4 * MIB, 25_000_000, 64 * KIB)
-MPS2_AN500 = Machine("mps2-an500", 0x00000000, 4 * MIB, 0x20000000, 4 * MIB, 25_000_000, 64 * KIB)
+MPS2_AN385 = Machine("mps2-an385", 0x00000000, 4 * MIB, 0x20000000, 4 * MIB, 25_000_000, 64 * KIB, True)
+MPS2_AN386 = Machine("mps2-an386", 0x00000000, 4 * MIB, 0x20000000, 4 * MIB, 25_000_000, 64 * KIB, True)
+MPS2_AN500 = Machine("mps2-an500", 0x00000000, 4 * MIB, 0x20000000, 4 * MIB, 25_000_000, 64 * KIB, True)
 # AN505: secure aliases of SSRAM1 (code, 4 MiB) and SSRAM2 (2 MiB).
 MPS2_AN505 = Machine("mps2-an505", 0x10000000, 4 * MIB, 0x38000000, 2 * MIB, 20_000_000, 64 * KIB)
 # AN547: secure aliases of ITCM (code) and DTCM (data), 512 KiB each.

@@ -246,12 +246,14 @@ def checker_failures(seed: int) -> list[BadCase]:
     y = b.node("Conv", [b.start(), b.const(np.ones((4, 1, 3, 3))), b.const(np.ones(3))], kernel_shape=[3, 3])
     add("conv-bias-length", _graph(b, y), r"bias has 3 values for 4 output channels")
     # Gemm scale factors that are not finite or zero.
-    for label, alpha, beta in (("alpha-nan", np.nan, 1.0), ("alpha-inf", np.inf, 1.0), ("alpha-zero", 0.0, 1.0),
-                               ("beta-nan", 1.0, np.nan)):
+    for label, alpha, beta, cause in (("alpha-nan", np.nan, 1.0, r"alpha \* B holds 160 non-finite"),
+                                      ("alpha-inf", np.inf, 1.0, r"alpha \* B holds 160 non-finite"),
+                                      ("alpha-zero", 0.0, 1.0, r"160 weight\(s\) are exactly 0"),
+                                      ("beta-nan", 1.0, np.nan, r"beta \* C holds 10 non-finite")):
         b = ModelBuilder((16,), seed)
         y = b.node("Gemm", [b.start(), b.const(np.ones((10, 16))), b.const(np.ones(10))], transB=1, alpha=alpha,
                    beta=beta)
-        add(f"gemm-{label}", _graph(b, y), r"non-finite|exactly 0")
+        add(f"gemm-{label}", _graph(b, y), cause)
     # Names that are not valid UTF-8: the checker accepts them, protobuf returns bytes.
     for label, field in (("node-name", "name"), ("node-output", "output")):
         b, x = _mlp_head(seed)
@@ -339,9 +341,25 @@ def unsupported_ops(seed: int) -> list[BadCase]:
         b.nodes.append(node)
         out = _finish_mlp(b, "custom_out", 12)
         model = _graph(b, out, opsets=[helper.make_opsetid("", 17), helper.make_opsetid(domain, 1)])
-        cases.append(BadCase(f"custom-domain-{op}", "unsupported", _save(model),
-                             r"custom domain|unsupported|fails the ONNX checker|shape inference",
-                             (f"my_custom",)))
+        # Nothing downstream is blamed for the unknown shape the custom op leaves behind.
+        cases.append(BadCase(f"custom-domain-{op}", "unsupported", _save(model), r"uses 1 unsupported construct",
+                             (f"node 'my_custom' (op {domain}.{op}): custom domain",)))
+    # A custom op followed by an unsupported standard op: both listed.
+    b, x = _mlp_head(seed)
+    b.nodes.append(helper.make_node("Quant", [x], ["q"], name="quant", domain="qonnx.custom_op.general"))
+    y = b.node("Relu", ["q"])
+    out = _finish_mlp(b, y, 12)
+    model = _graph(b, out, opsets=[helper.make_opsetid("", 17), helper.make_opsetid("qonnx.custom_op.general", 1)])
+    cases.append(BadCase("custom-domain-then-relu", "unsupported", _save(model), r"uses 2 unsupported construct",
+                         ("'quant' (op qonnx.custom_op.general.Quant)", "(op Relu)")))
+    # A custom quantizer on the weights: the constant subgraph cannot be folded.
+    b = ModelBuilder((16,), seed)
+    b.nodes.append(helper.make_node("BipolarQuant", [b.const(b.rng.standard_normal((10, 16))), b.const(1.0)],
+                                    ["wq"], name="weight_quant", domain="qonnx.custom_op.general"))
+    y = b.node("Gemm", [b.start(), "wq"], transB=1)
+    model = _graph(b, y, opsets=[helper.make_opsetid("", 17), helper.make_opsetid("qonnx.custom_op.general", 1)])
+    cases.append(BadCase("custom-domain-weight-quantizer", "unsupported", _save(model),
+                         r"constant subgraph|BipolarQuant|custom domain", ()))
     return cases
 
 
@@ -361,7 +379,7 @@ def non_binary_weights(seed: int) -> list[BadCase]:
         ("spread-0.6pct", lambda s: _scale_flat(signs(s), 5, 1.006), NOT_BINARY),
         ("spread-1pct", lambda s: signs(s) * rng.uniform(0.995, 1.005, s) ** 2, NOT_BINARY),
         ("spread-5pct", lambda s: signs(s) * rng.uniform(0.95, 1.05, s), NOT_BINARY),
-        ("ternary", lambda s: rng.integers(-1, 2, s), NOT_BINARY + r"|exactly 0"),
+        ("ternary", lambda s: rng.integers(-1, 2, s), r"weights are not binary: \d+ weight\(s\) are exactly 0"),
         ("two-levels", lambda s: signs(s) * rng.choice([1.0, 2.0], s), NOT_BINARY),
         ("nan", lambda s: _set_flat(signs(s), 2, np.nan), r"non-finite"),
         ("inf", lambda s: _set_flat(signs(s), 2, np.inf), r"non-finite"),
@@ -390,8 +408,10 @@ def non_binary_weights(seed: int) -> list[BadCase]:
     cases.append(BadCase("nonbinary-matmul", "non-binary", _save(_graph(b, out)), NOT_BINARY,
                          (f"'{b.nodes[-1].name}' (op MatMul)",)))
     # The binary weight is right but BatchNorm parameters are not finite numbers.
-    for label, field, value in (("nan-gamma", 0, np.nan), ("inf-mean", 2, np.inf), ("nan-var", 3, np.nan),
-                                ("negative-var", 3, -4.0)):
+    for label, field, value, cause in (("nan-gamma", 0, np.nan, r"scale holds 1 non-finite"),
+                                       ("inf-mean", 2, np.inf, r"mean holds 1 non-finite"),
+                                       ("nan-var", 3, np.nan, r"var holds 1 non-finite"),
+                                       ("negative-var", 3, -4.0, r"var \+ epsilon is not positive on 1 channel")):
         b, x = _mlp_head(seed)
         y = b.gemm(x, 12, 10)
         y = b.batchnorm(y, 10, fan_in=12)
@@ -403,7 +423,7 @@ def non_binary_weights(seed: int) -> list[BadCase]:
         y = b.sign(y)
         out = _finish_mlp(b, y, 10)
         cases.append(BadCase(f"batchnorm-{label}", "non-binary", _save(_graph(b, out)),
-                             r"non-finite|not positive", (f"'{bn.name}' (op BatchNormalization)",)))
+                             cause, (f"'{bn.name}' (op BatchNormalization)",)))
     return cases
 
 
@@ -440,19 +460,19 @@ def shapes(seed: int) -> list[BadCase]:
         out = _finish_mlp(b, b.flatten(x), 8 * 8 * 8)
         return _graph(b, out, inputs=[helper.make_tensor_value_info("input", FLOAT, dims)])
 
-    dynamic = r"dynamic dimension|fixed (spatial )?shape|no shape"
+    dynamic = r"has a dynamic dimension"
     for label, dims in (("H", [1, 1, "H", 8]), ("W", [1, 1, 8, "W"]), ("HW", ["N", 1, "height", "width"]),
                         ("C", [1, "C", 8, 8]), ("unnamed-H", [1, 1, None, 8])):
         cases.append(BadCase(f"dynamic-{label}", "shape", _save(cnn_input(dims)), dynamic))
     cases.append(BadCase("dynamic-features", "shape", _save(mlp_input([1, "features"])), dynamic))
-    cases.append(BadCase("input-without-shape", "shape", _save(mlp_input(None)), dynamic + "|" + CHECKER))
+    cases.append(BadCase("input-without-shape", "shape", _save(mlp_input(None)), r"Field 'shape' of 'type' is required"))
     for batch in (2, 8):
         cases.append(BadCase(f"batch-{batch}-mlp", "shape", _save(mlp_input([batch, 16])), rf"batch {batch}"))
         cases.append(BadCase(f"batch-{batch}-cnn", "shape", _save(cnn_input([batch, 1, 8, 8])), rf"batch {batch}"))
     cases.append(BadCase("input-size-0", "shape", _save(mlp_input([1, 0])), r"size 0 in dimension 1"))
     cases.append(BadCase("input-size-0-spatial", "shape", _save(cnn_input([1, 1, 0, 8])), r"size 0 in dimension 2"))
-    cases.append(BadCase("scalar-input", "shape", _save(mlp_input([])), CHECKER + r"|batch|shape"))
-    cases.append(BadCase("input-rank-mismatch", "shape", _save(mlp_input([1, 4, 4])), CHECKER + r"|shape"))
+    cases.append(BadCase("scalar-input", "shape", _save(mlp_input([])), r"shape inference failed: .*rank 0"))
+    cases.append(BadCase("input-rank-mismatch", "shape", _save(mlp_input([1, 4, 4])), r"shape inference failed: .*rank 3"))
     # Non-float inputs: the generated C takes float.
     for label, dtype in (("int64", TensorProto.INT64), ("double", TensorProto.DOUBLE),
                          ("float16", TensorProto.FLOAT16), ("bool", TensorProto.BOOL)):
@@ -460,7 +480,7 @@ def shapes(seed: int) -> list[BadCase]:
         x = b.node("Cast", [b.start()], to=FLOAT)
         out = _finish_mlp(b, x, 16)
         model = _graph(b, out, inputs=[helper.make_tensor_value_info("input", dtype, [1, 16])])
-        cases.append(BadCase(f"input-{label}", "shape", _save(model), r"float32|element type|unsupported"))
+        cases.append(BadCase(f"input-{label}", "shape", _save(model), rf"element type {label.upper()}; .*float32"))
     # A double-precision model end to end.
     b = ModelBuilder((16,), seed)
     w = numpy_helper.from_array(np.where(b.rng.standard_normal((10, 16)) >= 0, 1.0, -1.0), "w64")
@@ -470,7 +490,7 @@ def shapes(seed: int) -> list[BadCase]:
                               [helper.make_tensor_value_info("y64", TensorProto.DOUBLE, [1, None])], initializer=b.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    cases.append(BadCase("double-model", "shape", _save(model), r"float32|element type|unsupported"))
+    cases.append(BadCase("double-model", "shape", _save(model), r"element type DOUBLE"))
     return cases
 
 
@@ -505,17 +525,17 @@ def graph_structure(seed: int) -> list[BadCase]:
     add("two-outputs-cnn", _graph(b, [p, out]), r"exactly one output")
     b = ModelBuilder((16,), seed)
     y = b.node("Identity", [b.start()])
-    add("output-is-input-identity", _graph(b, y), r"output is its input|nothing to compile|does not depend")
+    add("output-is-input-identity", _graph(b, y), r"output is its input")
     b = ModelBuilder((16,), seed)
     y = b.node("Dropout", [b.node("Identity", [b.start()])])
-    add("output-is-input-dropout", _graph(b, y), r"output is its input|nothing to compile|does not depend")
+    add("output-is-input-dropout", _graph(b, y), r"output is its input")
     b = ModelBuilder((16,), seed)
     b.nodes.append(helper.make_node("Identity", ["input"], ["unused"], name="idle"))
     graph = helper.make_graph(b.nodes, "g", [helper.make_tensor_value_info("input", FLOAT, [1, 16])],
                               [helper.make_tensor_value_info("input", FLOAT, [1, 16])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    add("graph-output-named-as-input", model, CHECKER + r"|output is its input|nothing to compile|does not depend")
+    add("graph-output-named-as-input", model, r"output is its input")
     b = ModelBuilder((16,), seed)
     y = b.flatten(b.start())
     add("output-is-flattened-input", _graph(b, y), r"output is its input")
@@ -602,9 +622,9 @@ def unsupported_forms(seed: int) -> list[BadCase]:
         r = b.node(op, [y, x])
         name = b.nodes[-1].name
         out = _finish_mlp(b, b.flatten(b.sign(r)), 8 * 8 * 8)
-        add(f"residual-{op}", _graph(b, out), r"computed|residual", f"'{name}' (op {op})")
+        add(f"residual-{op}", _graph(b, out), r"one computed and one constant operand", f"'{name}' (op {op})")
     # Where forms that are not binarizers.
-    def where_case(label, build, cause=r"binarizer|Where|comparison|-sign"):
+    def where_case(label, build, cause=r"only the binarizer form Where\(x >= 0, 1, -1\)"):
         b, x = _mlp_head(seed)
         y = b.gemm(x, 12, 10)
         y = b.batchnorm(y, 10, fan_in=12)
@@ -618,7 +638,7 @@ def unsupported_forms(seed: int) -> list[BadCase]:
     where_case("one-and-zero", lambda b, y: b.node("Where", [b.node("GreaterOrEqual", [y, zero(b)]),
                                                              b.const(1.0), b.const(0.0)]))
     where_case("passes-x", lambda b, y: b.node("Where", [b.node("GreaterOrEqual", [y, zero(b)]),
-                                                         y, b.const(-1.0)]))
+                                                         y, b.const(-1.0)]), r"X must be a constant")
     where_case("threshold-half", lambda b, y: b.node("Where", [b.node("GreaterOrEqual", [y, b.const(0.5)]),
                                                                b.const(1.0), b.const(-1.0)]))
     where_case("negative-sign", lambda b, y: b.node("Where", [b.node("Less", [y, zero(b)]),
@@ -640,7 +660,7 @@ def unsupported_forms(seed: int) -> list[BadCase]:
     b, x = _mlp_head(seed)
     y = b.gemm(x, 12, 10)
     bn = b.node("BatchNormalization", [y] + [b.const(np.ones(10)) for _ in range(4)], training_mode=1)
-    add("batchnorm-training-mode", _graph(b, bn), r"training_mode|training|fails the ONNX checker|shape inference",
+    add("batchnorm-training-mode", _graph(b, bn), r"training_mode",
         "BatchNormalization")
     b, x = _mlp_head(seed)
     b.nodes.append(helper.make_node("Dropout", [x], ["d", "mask"], name="drop"))
@@ -688,16 +708,16 @@ def unsupported_forms(seed: int) -> list[BadCase]:
     add("mul-not-per-channel", _graph(b, y), r"per-channel", "(op Mul)")
     b, x = _cnn_head(seed)
     y = b.node("Conv", [x, w(b, (4, 8, 3, 3))], kernel_shape=[3, 3], auto_pad="SAME_WHATEVER")
-    add("conv-bad-auto-pad", _graph(b, y), CHECKER + r"|auto_pad", "Conv")
+    add("conv-bad-auto-pad", _graph(b, y), r"auto_pad=SAME_WHATEVER is not supported", "(op Conv)")
     b, x = _cnn_head(seed)
     y = b.node("Conv", [x, w(b, (4, 8, 3, 3))], kernel_shape=[3, 3], strides=[0, 0])
-    add("conv-stride-0", _graph(b, y), CHECKER + r"|does not fit|stride", "Conv")
+    add("conv-stride-0", _graph(b, y), r"strides must only contain positive", "conv")
     b, x = _cnn_head(seed)
     y = b.node("Conv", [x, w(b, (4, 8, 3, 3))], kernel_shape=[3, 3], pads=[-1, -1, -1, -1])
-    add("conv-negative-pads", _graph(b, y), CHECKER + r"|does not fit|pad", "Conv")
+    add("conv-negative-pads", _graph(b, y), r"pads must not contain negative", "conv")
     b, x = _cnn_head(seed)
     y = b.node("Conv", [x, w(b, (4, 8, 3, 3))], kernel_shape=[3, 3], dilations=[5, 5])
-    add("conv-dilation-too-large", _graph(b, y), CHECKER + r"|does not fit", "Conv")
+    add("conv-dilation-too-large", _graph(b, y), r"window \(3, 3\) does not fit", "(op Conv)")
     return cases
 
 
@@ -705,7 +725,7 @@ def external_data(seed: int) -> list[BadCase]:
     """Models whose weights live in a side file that is missing, short, or outside the model folder."""
     cases = []
 
-    def with_external(label, mutate, cause=r"external|data|not a readable|does not exist|outside"):
+    def with_external(label, mutate, cause):
         def write(folder: Path) -> Path:
             model = mlp(seed, sizes=(64, 96, 10))
             sub = folder / label
@@ -717,10 +737,13 @@ def external_data(seed: int) -> list[BadCase]:
 
         cases.append(BadCase(f"external-{label}", "external", write, cause))
 
-    with_external("missing", lambda sub: (sub / "weights.bin").unlink())
-    with_external("empty", lambda sub: (sub / "weights.bin").write_bytes(b""))
-    with_external("short", lambda sub: (sub / "weights.bin").write_bytes((sub / "weights.bin").read_bytes()[:100]))
-    with_external("is-folder", lambda sub: ((sub / "weights.bin").unlink(), (sub / "weights.bin").mkdir()))
+    missing = r"cannot load the external data .*weights\.bin"
+    short = r"cannot load the external data .*exceeds available data"
+    with_external("missing", lambda sub: (sub / "weights.bin").unlink(), missing)
+    with_external("empty", lambda sub: (sub / "weights.bin").write_bytes(b""), short)
+    with_external("short", lambda sub: (sub / "weights.bin").write_bytes((sub / "weights.bin").read_bytes()[:100]),
+                  short)
+    with_external("is-folder", lambda sub: ((sub / "weights.bin").unlink(), (sub / "weights.bin").mkdir()), missing)
 
     def relocate(location):
         def mutate(sub: Path) -> None:
@@ -733,9 +756,9 @@ def external_data(seed: int) -> list[BadCase]:
 
         return mutate
 
-    with_external("path-traversal", relocate("../../../../etc/passwd"))
-    with_external("absolute-path", relocate("/etc/hostname"))
-    with_external("renamed", relocate("other_weights.bin"))
+    with_external("path-traversal", relocate("../../../../etc/passwd"), r"external data .*points outside")
+    with_external("absolute-path", relocate("/etc/hostname"), r"external data .*absolute path")
+    with_external("renamed", relocate("other_weights.bin"), r"external data .*other_weights\.bin")
     return cases
 
 

@@ -132,3 +132,26 @@ def _int_const(b, values):
     name = b._name("shape")
     b.inits.append(numpy_helper.from_array(np.array(values, np.int64), name))
     return name
+
+
+def test_hardtanh_before_sign_cast_and_static_shape_are_handled():
+    b = ModelBuilder((2, 6, 6), seed=7)
+    x = b.batchnorm(b.conv(b.start(), 2, 12, 3, pads=(1, 1, 1, 1)), 12, fan_in=18)
+    x = b.node("Clip", [x, b.const(-1.0), b.const(1.0)])
+    x = b.node("Cast", [b.sign(x)], to=TensorProto.FLOAT)
+    shape = b.node("Shape", [x])  # x.view(x.size(0), -1) in a legacy export
+    batch = b.node("Gather", [shape, _int_const(b, 0)], axis=0)
+    target = b.node("Concat", [b.node("Unsqueeze", [batch, _int_const(b, [0])]), _int_const(b, [-1])], axis=0)
+    x = b.node("Reshape", [x, target])
+    x = b.gemm(x, 12 * 36, 6)
+    assert_bit_exact(b.build(x), samples=100)
+
+
+def test_clip_that_changes_the_sign_is_rejected(tmp_path):
+    b = ModelBuilder((8,), seed=8)
+    x = b.node("Clip", [b.gemm(b.start(), 8, 8), b.const(0.0), b.const(1.0)])
+    onnx.save(b.build(b.gemm(b.sign(x), 8, 2)), tmp_path / "m.onnx")
+    from bnncc.compiler import lower_model
+
+    with pytest.raises(BnnccError, match="Clip"):
+        lower_model(tmp_path / "m.onnx")
