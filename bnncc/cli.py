@@ -65,14 +65,17 @@ def main() -> None:
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--name", default=None, help="C name of the model (default: the file name).")
 @target_option
+@click.option("--board", type=click.Choice(["qemu", "generic"]), default="qemu", show_default=True,
+              help="For a Cortex-M target: project files for QEMU (make run) or a generic board (no QEMU).")
 @user_errors
-def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str) -> None:
-    """Compile MODEL into C sources in OUT."""
+def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str, board: str) -> None:
+    """Compile MODEL into C sources in OUT (plus Makefile, CMakeLists.txt, main.c for a Cortex-M target)."""
     from .compiler import compile_model
 
-    compiled = compile_model(model, out_dir, name=name, target=target)
-    click.echo(f"wrote {len(compiled.files)} files to {out_dir}: {compiled.name}.h, {compiled.name}.c and the runtime "
-               f"({len(compiled.layers)} layers, arena {compiled.arena_bytes} B)")
+    compiled = compile_model(model, out_dir, name=name, target=target, board=board)
+    extra = "" if target == "host" else f", Makefile/CMakeLists.txt/main.c for {target} ({board})"
+    click.echo(f"wrote {len(compiled.files)} files to {out_dir}: {compiled.name}.h, {compiled.name}.c, the runtime"
+               f"{extra} ({len(compiled.layers)} layers, arena {compiled.arena_bytes} B)")
 
 
 @main.command("verify")

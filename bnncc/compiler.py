@@ -38,8 +38,13 @@ def lower_model(model_path: str | Path) -> ir.Graph:
     return run_pipeline(import_model(model_path))
 
 
+# Runtime code plus harness for a typical model at -Os, for the compile-time fit check only
+# (bench measures the real figure from the ELF).
+RUNTIME_FLASH_ESTIMATE = 6 * 1024
+
+
 def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None = None,
-                  target: str = "host") -> CompiledModel:
+                  target: str = "host", board: str = "qemu") -> CompiledModel:
     """Compile a model into out_dir. Writes nothing unless every step succeeds."""
     model_path, out_dir = Path(model_path), Path(out_dir)
     name = c_name(name or model_path.stem)
@@ -50,7 +55,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None 
         staging = Path(tmp)
         emit(graph, staging, name, source=model_path.name)
         if target != "host":
-            _write_target_files(staging, name, target, graph)
+            _write_target_files(staging, name, target, board, graph)
         out_dir.mkdir(parents=True, exist_ok=True)
         files = []
         for path in sorted(staging.iterdir()):
@@ -62,9 +67,12 @@ def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None 
                          graph.arena_bytes, layers, graph, files)
 
 
-def _write_target_files(folder: Path, name: str, target: str, graph: ir.Graph) -> None:
-    from .targets import get_target
+def _write_target_files(folder: Path, name: str, target: str, board: str, graph: ir.Graph) -> None:
+    from .inspect import layer_rows
+    from .targets import check_fits
     from .targets.project import write_project_files
 
-    get_target(target)  # unknown names fail before anything is written
-    write_project_files(folder, name, target)
+    constants = sum(row.weight_bytes + row.param_bytes for row in layer_rows(graph))
+    io_buffers = 4 * (graph.tensors[graph.input].size + graph.tensors[graph.output].size)
+    check_fits(target, constants + RUNTIME_FLASH_ESTIMATE, graph.arena_bytes + io_buffers)
+    write_project_files(folder, name, target, board=board)

@@ -38,8 +38,10 @@ def build_host(model_dir: Path, name: str, build_dir: Path, cflags: list[str] | 
 
 
 def _is_target_file(path: Path) -> bool:
-    """Board files written by `compile --target` (example main, startup) are not part of a host build."""
-    return path.name in ("main.c",) or path.name.startswith("startup")
+    """Board files written by `compile --target` (example main, startup, I/O) are not part of a host build."""
+    from .targets.render import PROJECT_C_FILES
+
+    return path.name in PROJECT_C_FILES
 
 
 def run_host(exe: Path, inputs: np.ndarray, output_size: int, timeout: float = 120.0) -> np.ndarray:

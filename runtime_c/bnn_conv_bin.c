@@ -176,6 +176,14 @@ static void transpose_weights(const conv_bin_ctx *cx, const uint32_t *w, int32_t
                 block[b] = b < n ? w[b * cx->taps_words + t * cx->words + q] : 0u;
             }
             transpose32(block);
+#if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
+            if (bits == 32) { /* the lane order of the Helium loop, see BNN_VMISMATCH */
+                for (b = 0; b < 32; ++b) {
+                    tw[t * c_in + q * 32 + 4 * (b % 8) + b / 8] = block[b];
+                }
+                continue;
+            }
+#endif
             for (b = 0; b < bits; ++b) {
                 tw[t * c_in + q * 32 + b] = block[b];
             }
@@ -245,8 +253,135 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
         BNN_CSA(e, fours, fours, sb_fa, sb_fb);                                              \
     } while (0)
 
-/* Output bits of the channel group at one pixel; tw from transpose_weights. The counter is
- * ones..sixteens in registers and high[] (32s and up) in memory, touched once per word. */
+#if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
+/* Helium (M55/M85): four lanes take four consecutive input bits each step, so one vector
+ * load of tw and three vector ops make the mismatch words of 4 x 32 binary MACs. Each lane
+ * keeps its own bit-sliced counter (it sees at most BNN_SLICED_MAX_BITS / 4 bits); the lanes
+ * are summed into the scalar counter once per pixel. */
+#include <arm_mve.h>
+#define BNN_MVE_HIGH 6 /* lane levels above the twos: lane counts up to 255 */
+#if BNN_SLICED_MAX_BITS > 4 * 255
+#error "BNN_SLICED_MAX_BITS too large for the Helium lane counters"
+#endif
+
+#define BNN_VCSA(carry, sum, a, b, c)                                                        \
+    do {                                                                                     \
+        uint32x4_t vc_a = (a), vc_b = (b), vc_c = (c);                                       \
+        uint32x4_t vc_u = veorq_u32(vc_a, vc_b);                                             \
+        (carry) = vorrq_u32(vandq_u32(vc_a, vc_b), vandq_u32(vc_u, vc_c));                   \
+        (sum) = veorq_u32(vc_u, vc_c);                                                       \
+    } while (0)
+
+/* Lane l takes byte l of the activation word: step k handles bits 8l + k. tw stores each
+ * full 32-bit block permuted to match (tw[4k + l] = weights of bit 8l + k, see
+ * transpose_weights). v holds bit 8l + 7 of the word at bit 31 of lane l; shifting it left by
+ * 7 - k brings bit 8l + k there, and an arithmetic shift broadcasts it. */
+#define BNN_VMISMATCH(t, v, k)                                                               \
+    veorq_u32(vldrwq_u32((t) + 4 * (k)),                                                     \
+              vreinterpretq_u32_s32(vshrq_n_s32(                                             \
+                  vreinterpretq_s32_u32((k) == 7 ? (v) : vshlq_n_u32((v), (k) == 7 ? 1 : 7 - (k))), \
+                  31)))
+
+/* Half a word (4 vectors, 16 input bits) into ones and twos; the fours carry is kept for
+ * sum_carries: with only eight Q registers a deeper tree per word would spill. */
+#define BNN_VBLOCK4(t, v, k)                                                                 \
+    do {                                                                                     \
+        uint32x4_t vb_ta, vb_tb, vb_f;                                                       \
+        BNN_VCSA(vb_ta, v_ones, v_ones, BNN_VMISMATCH(t, v, (k)), BNN_VMISMATCH(t, v, (k) + 1)); \
+        BNN_VCSA(vb_tb, v_ones, v_ones, BNN_VMISMATCH(t, v, (k) + 2),                        \
+                 BNN_VMISMATCH(t, v, (k) + 3));                                              \
+        BNN_VCSA(vb_f, v_twos, v_twos, vb_ta, vb_tb);                                        \
+        v_carry[n_carry++] = vb_f;                                                           \
+    } while (0)
+
+#define BNN_FULL_WORD(word, t)                                                               \
+    do {                                                                                     \
+        uint32x4_t fw_v = vshlq_u32(vdupq_n_u32(word), lane_shift);                          \
+        BNN_VBLOCK4(t, fw_v, 0);                                                             \
+        BNN_VBLOCK4(t, fw_v, 4);                                                             \
+    } while (0)
+
+/* Sums the fours carries of all half-words into the lane levels 4 .. 128 (v_high[0..5]). */
+static void sum_carries(const uint32x4_t *carry, int32_t n, uint32x4_t *v_high)
+{
+    uint32x4_t c1 = vdupq_n_u32(0u), c2 = c1, c4 = c1, h32 = c1, h64 = c1, h128 = c1;
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint32x4_t ta, tb, fa, fb, e, next;
+        BNN_VCSA(ta, c1, c1, carry[i], carry[i + 1]);
+        BNN_VCSA(tb, c1, c1, carry[i + 2], carry[i + 3]);
+        BNN_VCSA(fa, c2, c2, ta, tb);
+        BNN_VCSA(ta, c1, c1, carry[i + 4], carry[i + 5]);
+        BNN_VCSA(tb, c1, c1, carry[i + 6], carry[i + 7]);
+        BNN_VCSA(fb, c2, c2, ta, tb);
+        BNN_VCSA(e, c4, c4, fa, fb);
+        next = vandq_u32(h32, e);
+        h32 = veorq_u32(h32, e);
+        h128 = veorq_u32(h128, vandq_u32(h64, next));
+        h64 = veorq_u32(h64, next);
+    }
+    for (; i < n; ++i) {
+        uint32x4_t c = carry[i], next;
+        next = vandq_u32(c1, c);
+        c1 = veorq_u32(c1, c);
+        c = next;
+        next = vandq_u32(c2, c);
+        c2 = veorq_u32(c2, c);
+        c = next;
+        next = vandq_u32(c4, c);
+        c4 = veorq_u32(c4, c);
+        c = next;
+        next = vandq_u32(h32, c);
+        h32 = veorq_u32(h32, c);
+        c = next;
+        h128 = veorq_u32(h128, vandq_u32(h64, c));
+        h64 = veorq_u32(h64, c);
+    }
+    v_high[0] = c1;
+    v_high[1] = c2;
+    v_high[2] = c4;
+    v_high[3] = h32;
+    v_high[4] = h64;
+    v_high[5] = h128;
+}
+
+/* Adds the lane-l counter (levels ones .. 128s) to the scalar counter count[]. */
+#define BNN_ADD_LANE(l)                                                                      \
+    do {                                                                                     \
+        uint32_t al_v[2 + BNN_MVE_HIGH], al_carry = 0u;                                      \
+        int32_t al_k;                                                                        \
+        al_v[0] = vgetq_lane_u32(v_ones, l);                                                 \
+        al_v[1] = vgetq_lane_u32(v_twos, l);                                                 \
+        for (al_k = 0; al_k < BNN_MVE_HIGH; ++al_k) {                                        \
+            al_v[2 + al_k] = vgetq_lane_u32(v_high[al_k], l);                                \
+        }                                                                                    \
+        for (al_k = 0; al_k < BNN_SLICE_LEVELS; ++al_k) {                                    \
+            uint32_t al_a = count[al_k];                                                     \
+            uint32_t al_b = al_k < 2 + BNN_MVE_HIGH ? al_v[al_k] : 0u;                       \
+            count[al_k] = al_a ^ al_b ^ al_carry;                                            \
+            al_carry = (al_a & al_b) | (al_carry & (al_a ^ al_b));                           \
+        }                                                                                    \
+    } while (0)
+
+#else
+/* Scalar: 32 input bits as four blocks of 8, then eights / sixteens carry-save, and the
+ * 32s carry into high[] in memory. */
+#define BNN_FULL_WORD(word, t)                                                               \
+    do {                                                                                     \
+        uint32_t fw_e1, fw_e2, fw_s1, fw_s2, fw_c32;                                         \
+        BNN_SLICED_BLOCK8(fw_e1, t, word, 0);                                                \
+        BNN_SLICED_BLOCK8(fw_e2, t, word, 8);                                                \
+        BNN_CSA(fw_s1, eights, eights, fw_e1, fw_e2);                                        \
+        BNN_SLICED_BLOCK8(fw_e1, t, word, 16);                                               \
+        BNN_SLICED_BLOCK8(fw_e2, t, word, 24);                                               \
+        BNN_CSA(fw_s2, eights, eights, fw_e1, fw_e2);                                        \
+        BNN_CSA(fw_c32, sixteens, sixteens, fw_s1, fw_s2);                                   \
+        BNN_ADD_HIGH(high, fw_c32);                                                          \
+    } while (0)
+#endif
+
+/* Output bits of the channel group at one pixel; tw from transpose_weights. The scalar
+ * counter is ones..sixteens in registers and high[] (32s and up) in memory. */
 static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const uint32_t *tw,
                              const sliced_limit *lim, uint32_t valid_channels)
 {
@@ -255,6 +390,14 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
     uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u, sixteens = 0u, borrow = 0u;
     uint32_t high[BNN_SLICE_HIGH];
     uint32_t count[BNN_SLICE_LEVELS];
+#if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
+    static const int32_t lane_shift_init[4] = {24, 16, 8, 0};
+    const int32x4_t lane_shift = vldrwq_s32(lane_shift_init);
+    uint32x4_t v_ones = vdupq_n_u32(0u), v_twos = v_ones;
+    uint32x4_t v_high[BNN_MVE_HIGH];
+    uint32x4_t v_carry[BNN_SLICED_MAX_BITS / 16];
+    int32_t n_carry = 0;
+#endif
     for (b = 0; b < BNN_SLICE_HIGH; ++b) {
         high[b] = 0u;
     }
@@ -266,15 +409,8 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
             const uint32_t *a_end = a + (at->kx1 - at->kx0) * words;
             const uint32_t *t = tw + (ky * win->k_w + at->kx0) * c_in;
             for (; a != a_end; ++a, t += 32) {
-                uint32_t word = *a, e1, e2, s1, s2, c32;
-                BNN_SLICED_BLOCK8(e1, t, word, 0);
-                BNN_SLICED_BLOCK8(e2, t, word, 8);
-                BNN_CSA(s1, eights, eights, e1, e2);
-                BNN_SLICED_BLOCK8(e1, t, word, 16);
-                BNN_SLICED_BLOCK8(e2, t, word, 24);
-                BNN_CSA(s2, eights, eights, e1, e2);
-                BNN_CSA(c32, sixteens, sixteens, s1, s2);
-                BNN_ADD_HIGH(high, c32);
+                uint32_t word = *a;
+                BNN_FULL_WORD(word, t);
             }
             continue;
         }
@@ -285,15 +421,7 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
             for (q = 0; q < words; ++q, t += 32, left -= 32) {
                 uint32_t word = a[q];
                 if (left >= 32) {
-                    uint32_t e1, e2, s1, s2, c32;
-                    BNN_SLICED_BLOCK8(e1, t, word, 0);
-                    BNN_SLICED_BLOCK8(e2, t, word, 8);
-                    BNN_CSA(s1, eights, eights, e1, e2);
-                    BNN_SLICED_BLOCK8(e1, t, word, 16);
-                    BNN_SLICED_BLOCK8(e2, t, word, 24);
-                    BNN_CSA(s2, eights, eights, e1, e2);
-                    BNN_CSA(c32, sixteens, sixteens, s1, s2);
-                    BNN_ADD_HIGH(high, c32);
+                    BNN_FULL_WORD(word, t);
                 } else {
                     for (b = 0; b < left; ++b) { /* ripple one word at a time */
                         uint32_t c = BNN_MISMATCH(t, word, b), next;
@@ -317,7 +445,6 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
             }
         }
     }
-    /* count <= limit, lane-wise: no borrow out of limit - count */
     count[0] = ones;
     count[1] = twos;
     count[2] = fours;
@@ -326,6 +453,14 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
     for (b = 0; b < BNN_SLICE_HIGH; ++b) {
         count[5 + b] = high[b];
     }
+#if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
+    sum_carries(v_carry, n_carry, v_high);
+    BNN_ADD_LANE(0);
+    BNN_ADD_LANE(1);
+    BNN_ADD_LANE(2);
+    BNN_ADD_LANE(3);
+#endif
+    /* count <= limit, lane-wise: no borrow out of limit - count */
     for (b = 0; b < BNN_SLICE_LEVELS; ++b) {
         uint32_t l = lim->level[b], c = count[b];
         borrow = (~l & (c | borrow)) | (l & c & borrow);

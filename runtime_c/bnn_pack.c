@@ -7,6 +7,12 @@
  */
 #include "bnn.h"
 
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2) && !defined(BNN_NO_MVE)
+/* Helium with float support: four pixels per vector (see pack_mve / unpack_mve). */
+#include <arm_mve.h>
+#define BNN_PACK_MVE 1
+#endif
+
 /* Type punning through a union is defined in C99 (TC3) and, unlike memcpy, is never a
  * library call on v6-M. */
 typedef union {
@@ -22,6 +28,51 @@ static uint32_t negative_or_nan(float x)
     return (v.u & (v.u - 1u)) | ((v.u & 0x7fffffffu) + 0x007fffffu);
 }
 
+#if defined(BNN_PACK_MVE)
+/* Pixels [0, plane & ~3) of channel group g, four pixels per vector: lane i of a vector is
+ * pixel p + i, so the 32 strided channel loads of the scalar loop become contiguous vector
+ * loads and the four packed words leave with one scatter store. */
+static void pack_mve(const float *in, int32_t plane, int32_t words, int32_t g, int32_t n,
+                     uint32_t *out)
+{
+    static const uint32_t lane_offsets[4] = {0u, 1u, 2u, 3u};
+    const uint32x4_t offsets = vmulq_n_u32(vldrwq_u32(lane_offsets), (uint32_t)words);
+    const uint32x4_t valid = vdupq_n_u32(0xffffffffu >> (32 - n));
+    int32_t p, b;
+    for (p = 0; p + 4 <= plane; p += 4) {
+        const float *src = in + (g * 32 + n - 1) * plane + p;
+        uint32x4_t neg = vdupq_n_u32(0u);
+        for (b = n; b > 0; --b, src -= plane) {
+            uint32x4_t u = vreinterpretq_u32_f32(vldrwq_f32(src));
+            /* bit 31: negative and non-zero, or NaN (see negative_or_nan) */
+            uint32x4_t flag = vorrq_u32(vandq_u32(u, vsubq_n_u32(u, 1u)),
+                                        vaddq_n_u32(vandq_u32(u, vdupq_n_u32(0x7fffffffu)),
+                                                    0x007fffffu));
+            neg = vsliq_n_u32(vshrq_n_u32(flag, 31), neg, 1);
+        }
+        vstrwq_scatter_shifted_offset_u32(out + p * words + g, offsets, vbicq_u32(valid, neg));
+    }
+}
+
+/* Pixels [0, plane & ~3) of channel group g: the inverse of pack_mve. */
+static void unpack_mve(const uint32_t *in, int32_t plane, int32_t words, int32_t g, int32_t n,
+                       float *out)
+{
+    static const uint32_t lane_offsets[4] = {0u, 1u, 2u, 3u};
+    const uint32x4_t offsets = vmulq_n_u32(vldrwq_u32(lane_offsets), (uint32_t)words);
+    const uint32x4_t minus_one = vdupq_n_u32(0xbf800000u);
+    int32_t p, b;
+    for (p = 0; p + 4 <= plane; p += 4) {
+        uint32x4_t bits = vldrwq_gather_shifted_offset_u32(in + p * words + g, offsets);
+        float *dst = out + g * 32 * plane + p;
+        for (b = 0; b < n; ++b, dst += plane) {
+            vstrwq_f32(dst, vreinterpretq_f32_u32(vaddq_u32(minus_one, vshlq_n_u32(bits, 31))));
+            bits = vshrq_n_u32(bits, 1);
+        }
+    }
+}
+#endif
+
 void bnn_pack_chw_f32(const float *in, bnn_dims d, uint32_t *out)
 {
     int32_t words = BNN_WORDS(d.c);
@@ -32,7 +83,12 @@ void bnn_pack_chw_f32(const float *in, bnn_dims d, uint32_t *out)
         /* ~0 >> (32 - n) without the undefined shift by 32 */
         uint32_t valid = 0xffffffffu >> (32 - n);
         const float *group = in + g * 32 * plane;
-        for (p = 0; p + 1 < plane; p += 2) {
+        p = 0;
+#if defined(BNN_PACK_MVE)
+        pack_mve(in, plane, words, g, n, out);
+        p = plane & ~3;
+#endif
+        for (; p + 1 < plane; p += 2) {
             const float *src = group + (n - 1) * plane + p;
             uint32_t neg0 = 0u, neg1 = 0u;
             /* highest channel first: every bit lands with one shift-or */
@@ -62,7 +118,12 @@ void bnn_unpack_bits_chw_f32(const uint32_t *in, bnn_dims d, float *out)
     for (g = 0; g < words; ++g) {
         int32_t n = d.c - g * 32 < 32 ? d.c - g * 32 : 32;
         float *group = out + g * 32 * plane;
-        for (p = 0; p + 1 < plane; p += 2) {
+        p = 0;
+#if defined(BNN_PACK_MVE)
+        unpack_mve(in, plane, words, g, n, out);
+        p = plane & ~3;
+#endif
+        for (; p + 1 < plane; p += 2) {
             uint32_t bits0 = in[p * words + g], bits1 = in[(p + 1) * words + g];
             float *dst = group + p;
             for (b = 0; b < n; ++b, dst += plane) {

@@ -30,8 +30,7 @@ static inline uint32_t bnn_bytecount32(uint32_t x)
     return (x + (x >> 4)) & 0x0f0f0f0fu;
 }
 
-/* Sum of the four bytes of x (bytes small enough that the sum fits in 8 bits for the
- * multiply form: callers keep each byte sum below 256). */
+/* Sum of the four bytes of x; the multiply form needs the total below 256. */
 static inline uint32_t bnn_bytesum32(uint32_t x)
 {
 #if defined(BNN_HAVE_USADA8)
@@ -41,7 +40,18 @@ static inline uint32_t bnn_bytesum32(uint32_t x)
 #endif
 }
 
-/* acc + the sum of the four bytes of x (one USADA8 on DSP cores). */
+/* Sum of the four bytes of x, any byte values (total up to 1020). */
+static inline uint32_t bnn_bytesum_wide32(uint32_t x)
+{
+#if defined(BNN_HAVE_USADA8)
+    return __usada8(x, 0u, 0u);
+#else
+    x = (x & 0x00ff00ffu) + ((x >> 8) & 0x00ff00ffu);
+    return (x + (x >> 16)) & 0xffffu;
+#endif
+}
+
+/* acc + the sum of the four bytes of x (one USADA8 on DSP cores); total below 256. */
 static inline uint32_t bnn_bytesum_acc32(uint32_t x, uint32_t acc)
 {
 #if defined(BNN_HAVE_USADA8)
@@ -63,9 +73,10 @@ static inline uint32_t bnn_popcount32(uint32_t x)
 /* Carry-save adder: adds three bit vectors lane-wise, giving a sum bit and a carry bit. */
 #define BNN_CSA(carry, sum, a, b, c)                                                          \
     do {                                                                                     \
-        uint32_t bnn_u_ = (a) ^ (b);                                                         \
-        (carry) = ((a) & (b)) | (bnn_u_ & (c));                                              \
-        (sum) = bnn_u_ ^ (c);                                                                \
+        uint32_t bnn_a_ = (a), bnn_b_ = (b), bnn_c_ = (c);                                   \
+        uint32_t bnn_u_ = bnn_a_ ^ bnn_b_;                                                   \
+        (carry) = (bnn_a_ & bnn_b_) | (bnn_u_ & bnn_c_);                                     \
+        (sum) = bnn_u_ ^ bnn_c_;                                                             \
     } while (0)
 
 /* Harley-Seal popcount of the words X(0..n-1), X(i) an expression of the word index i:
@@ -100,7 +111,7 @@ static inline uint32_t bnn_popcount32(uint32_t x)
         }                                                                                    \
         hs_bytes += bnn_bytecount32(hs_ones) + (bnn_bytecount32(hs_twos) << 1) +             \
                     (bnn_bytecount32(hs_fours) << 2);                                        \
-        (result) = (hs_total << 3) + bnn_bytesum32(hs_bytes);                                \
+        (result) = (hs_total << 3) + bnn_bytesum_wide32(hs_bytes);                                \
     } while (0)
 
 /* popcount(a[i] ^ w[i]) summed over n words. */

@@ -78,6 +78,11 @@ def _evaluate(model: onnx.ModelProto, nodes: list[onnx.NodeProto], outputs: list
     try:
         values = ReferenceEvaluator(sub).run(None, {})
     except Exception as exc:
+        custom = [n for n in nodes if n.domain not in ("", "ai.onnx")]
+        if custom:  # the usual cause: a Brevitas/QONNX quantizer left on the weights
+            listing = ", ".join(f"'{n.name or n.op_type}' (op {n.domain}.{n.op_type})" for n in custom)
+            raise BnnccError(f"the weights pass through custom-domain op(s) that cannot be folded: {listing}; "
+                             "export with the quantizers applied (plain initializers or Sign)") from None
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise BnnccError(f"could not evaluate the model's constant subgraph: {first}") from None
     return {name: np.asarray(value) for name, value in zip(outputs, values)}

@@ -129,13 +129,17 @@ class _Importer:
             raise BnnccError("its data input is not produced by a supported node", label, node.op_type)
         return name
 
-    def _const(self, node: onnx.NodeProto, label: str, index: int, what: str) -> np.ndarray | None:
+    def _const(self, node: onnx.NodeProto, label: str, index: int, what: str,
+               allow_inf: bool = False) -> np.ndarray | None:
         if index >= len(node.input) or not node.input[index]:
             return None
         name = node.input[index]
         if name not in self.consts:
             raise BnnccError(f"{what} must be a constant (an initializer or a constant subgraph)", label, node.op_type)
-        return _finite(np.asarray(self.consts[name]), what, label, node.op_type)
+        value = np.asarray(self.consts[name])
+        # allow_inf: a Clip bound of +-inf means "no bound"; NaN still means nothing.
+        _finite(np.where(np.isinf(value), 0, value) if allow_inf else value, what, label, node.op_type)
+        return value
 
     def _emit(self, node: ir.Node, out_shape: tuple[int, ...] | None = None) -> None:
         for out in node.outputs:
@@ -164,6 +168,7 @@ class _Importer:
             raise BnnccError("only 2-D convolutions with constant weights are supported", label, "Conv")
         if weight.size == 0:
             raise BnnccError(f"the weight is empty (shape {weight.shape})", label, "Conv")
+        _fits_float32(weight, label, "Conv")
         in_shape = self.tensors[x].shape
         if len(in_shape) != 3:
             raise BnnccError(f"input shape {in_shape} is not (C, H, W)", label, "Conv")
@@ -205,6 +210,7 @@ class _Importer:
     def _dense(self, node, label, x, weight, bias, op):
         if weight.size == 0:
             raise BnnccError(f"the weight is empty (shape {weight.shape[::-1]})", label, op)
+        _fits_float32(weight, label, op)
         shape = self.tensors[x].shape
         if len(shape) != 1 or shape[0] != weight.shape[1]:
             raise BnnccError(f"input shape {shape} does not match weight {weight.shape[::-1]}", label, op)
@@ -251,6 +257,9 @@ class _Importer:
         if per_channel is None:
             raise BnnccError(f"constant of shape {value.shape} is not per-channel for input {self.tensors[x].shape}",
                              label, node.op_type)
+        if node.op_type == "Div" and not np.all(per_channel):
+            zeros = np.flatnonzero(per_channel == 0)
+            raise BnnccError(f"divides by zero on {zeros.size} channel(s) (first: channel {zeros[0]})", label, "Div")
         step = ir.ChainStep(node.op_type, (per_channel,), const_first=const_first)
         self._emit(ir.Affine(label, [x], [node.output[0]], step=step, onnx_op=node.op_type))
 
@@ -302,10 +311,13 @@ class _Importer:
     def _op_Clip(self, node, label):
         x = self._live_input(node, label)
         attrs = _attrs(node)
-        lo = self._const(node, label, 1, "min")
-        hi = self._const(node, label, 2, "max")
-        lo = float(lo) if lo is not None else float(attrs.get("min", -np.inf))
-        hi = float(hi) if hi is not None else float(attrs.get("max", np.inf))
+        lo = self._const(node, label, 1, "min", allow_inf=True)
+        hi = self._const(node, label, 2, "max", allow_inf=True)
+        for bound, what in ((lo, "min"), (hi, "max")):
+            if bound is not None and bound.size != 1:
+                raise BnnccError(f"{what} must be a scalar, it has shape {bound.shape}", label, "Clip")
+        lo = float(lo.reshape(())) if lo is not None else float(attrs.get("min", -np.inf))
+        hi = float(hi.reshape(())) if hi is not None else float(attrs.get("max", np.inf))
         self._emit(ir.Clip(label, [x], [node.output[0]], lo=lo, hi=hi), self.tensors[x].shape)
 
     def _op_Cast(self, node, label):
@@ -375,6 +387,15 @@ def _finite(value: np.ndarray, what: str, label: str, op: str) -> np.ndarray:
         if bad:
             raise BnnccError(f"{what} holds {bad} non-finite value(s) (NaN or inf)", label, op)
     return value
+
+
+def _fits_float32(weight: np.ndarray, label: str, op: str) -> None:
+    """Reject weights whose dot product with +-1 inputs can leave float32: ONNX's own result then depends on
+    the summation order (inf - inf), so no compiled kernel can match it."""
+    fan_in = weight[0].size
+    if float(np.max(np.abs(weight), initial=0.0)) * fan_in > float(np.finfo(np.float32).max):
+        raise BnnccError(f"weights up to {float(np.max(np.abs(weight))):.3g} times fan-in {fan_in} overflow float32",
+                         label, op)
 
 
 def _all_equal(value, target: float) -> bool:

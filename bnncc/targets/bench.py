@@ -131,8 +131,10 @@ def format_bench(result: dict) -> str:
         for part in ("model", "runtime", "libraries", "harness", "total"):
             sizes = result["memory"][opt][part]
             lines.append(f"  -{opt} {part:<11} {sizes['flash']:>9,} {sizes['ram']:>9,}")
+    stack = result["stack_bytes"]
+    stack_text = f"{stack:,} B" if stack is not None else "not measured"
     lines.append(f"arena {result['arena_bytes']:,} B (inside the model's RAM), "
-                 f"stack high-water {result['stack_bytes']:,} B")
+                 f"stack high-water {stack_text}")
     return "\n".join(lines)
 
 

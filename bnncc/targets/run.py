@@ -79,8 +79,9 @@ def run_firmware(
         raise TargetRunError(f"hard fault on {where}: {_parse_fault(console)}", "fault", console)
     if "Lockup" in console:
         # QEMU aborts when a fault hits inside the fault handler (the core would lock up).
+        lockup = next(line for line in console.splitlines() if "Lockup" in line)
         raise TargetRunError(f"hard fault on {where}: the core locked up (a fault inside the "
-                             f"fault handler): {console.strip()}", "fault", console)
+                             f"fault handler): {lockup.strip()}", "fault", console)
     if done.returncode < 0:
         raise TargetRunError(f"crash on {where}: killed by signal {-done.returncode}", "crash", console)
     if done.returncode != 0 or "BNN_DONE" not in console:

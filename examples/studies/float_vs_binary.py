@@ -3,8 +3,9 @@
     python examples/studies/float_vs_binary.py     # about 1 minute on one core
 
 Same hidden widths, same Adam + cosine schedule, 30 epochs, seeds 0-2. Reports accuracy and weight storage:
-float32 weights take 32 bits each, binary weights 1 bit (BatchNorm folds into per-channel thresholds in
-bnncc, counted here as one int32 per hidden channel and two floats per output). Writes
+float32 weights take 32 bits each (BatchNorm folded into weights and biases), binary weights 1 bit packed in 32-bit words per
+output row (BatchNorm folds into per-channel thresholds in bnncc: one int32 per hidden channel, two floats
+per output; the same total `bnncc inspect` prints). Writes
 results/float_vs_binary.{md,json,png}.
 """
 
@@ -25,8 +26,7 @@ def weight_bytes(arch: str, width: int, depth: int = 2, inputs: int = 64, classe
     dims = [inputs] + [width] * depth + [classes]
     weights = sum(a * b for a, b in zip(dims, dims[1:]))
     if arch == "float-mlp":
-        biases_and_bn = sum(dims[1:]) + 4 * width * depth   # Linear biases + BN scale/shift (folded)
-        return 4 * (weights + biases_and_bn)
+        return 4 * (weights + sum(dims[1:]))   # float32 weights and biases (BatchNorm folded into them)
     packed = sum(b * ((a + 31) // 32) * 4 for a, b in zip(dims, dims[1:]))  # 32-bit words per output row
     return packed + 4 * width * depth + 8 * classes
 

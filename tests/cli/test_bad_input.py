@@ -3,7 +3,10 @@
 The catalogue (tests/cli/bad_models.py) holds well over 200 seeded malformed or unsupported ONNX inputs.
 Every one goes through `bnncc compile` in-process (click's CliRunner, for speed); a sample also goes
 through `inspect` and `verify`, and a handful through a real `python -m bnncc.cli` subprocess so that
-stderr is exactly what a user sees.
+stderr is exactly what a user sees. Seeded random mutants of valid models (tests/cli/mutants.py) check
+the weaker promise for inputs that may or may not be valid: a clean compile or a clean error.
+
+Run: python -m pytest tests/cli -q   (about 20 s on 2 cores)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from onnx import helper
 
 from bnncc.cli import main
 from tests.cli.bad_models import BadCase, all_cases
+from tests.cli.mutants import mutants
 from tests.helpers.onnx_models import ModelBuilder, mlp
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +57,7 @@ def _assert_rejected(case: BadCase, exit_code: int, stdout: str, stderr: str) ->
     assert exit_code == 2, f"{case.name}: exit {exit_code}\n{both}"
     assert stderr.startswith("error: "), f"{case.name}: stderr does not start with 'error: ':\n{stderr}"
     assert "internal error" not in stderr, stderr
+    assert stderr.count("error:") == 1, f"{case.name}: more than one error line:\n{stderr}"
     assert "Warning" not in stderr, f"{case.name}: stray warning on stderr:\n{stderr}"
     assert re.search(case.cause, stderr, re.IGNORECASE), f"{case.name}: message misses /{case.cause}/:\n{stderr}"
     for needle in case.nodes:
@@ -237,3 +242,22 @@ def test_verify_rejects_bad_inputs_file(inputs, cause, runner, tmp_path):
     assert "Traceback" not in result.output
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: ") and re.search(cause, result.stderr), result.stderr
+
+
+# ---------------------------------------------------------------------------- seeded random mutants
+@pytest.mark.parametrize("seed", [1])
+def test_seeded_mutants_compile_or_fail_cleanly(seed, runner, tmp_path):
+    """Random damage to valid models: either a clean compile or `error:` + exit 2, never a crash."""
+    outcomes = {0: 0, 2: 0}
+    for index, (what, data) in enumerate(mutants(seed, 100)):
+        path = tmp_path / f"m{index}.onnx"
+        path.write_bytes(data)
+        result = runner.invoke(main, ["inspect", str(path)])
+        assert "Traceback" not in result.output, what
+        assert result.exit_code in (0, 2), f"{what}: exit {result.exit_code}\n{result.output}"
+        if result.exit_code == 2:
+            assert result.stderr.startswith("error: ") and "internal error" not in result.stderr, what
+        else:
+            assert result.stderr == "", what
+        outcomes[result.exit_code] += 1
+    assert outcomes[2] > 25 and outcomes[0] > 5  # the mix really exercises both paths

@@ -179,7 +179,7 @@ int net_run(const float *input, float *output)
 """
 
 
-@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m3", "cortex-m7", "cortex-m55"])
 def test_stack_overflow_is_reported_as_fault(tmp_path, inputs, target):
     model = copy_model(tmp_path / "m", STACK_HOG_NET_C)
     with pytest.raises(TargetRunError, match="stack overflow") as info:
