@@ -258,8 +258,9 @@ class _Lowering:
             raise BnnccError("a strict binarizer (+1 iff x > 0) directly on a real tensor is not supported",
                              node.name, node.onnx_op)
         c, h, w = self._dims(x)
-        self.graph.notes.append(
-            f"{node.name}: {node.onnx_op} binarizes a real tensor directly; exact zeros map to +1")
+        if node.onnx_op == "Sign":
+            self.graph.notes.append(f"{node.name}: ONNX Sign on a real tensor gives 0 for an exact 0; bnncc gives +1 "
+                                    "(verify reports such inputs separately)")
         self._add(node.outputs[0], self.graph.tensors[node.outputs[0]].shape, ir.Kind.BITS)
         self.layers.append(ir.Pack(node.name, [x], list(node.outputs), source=(node.name,), dims=(c, h, w)))
 

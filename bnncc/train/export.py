@@ -62,6 +62,7 @@ def export_onnx(model: nn.Module, example_input: torch.Tensor, path: str | os.Pa
             torch.onnx.export(deployed, (example_input,), str(path), dynamo=False,
                               opset_version=opset or DEFAULT_OPSET, input_names=["input"],
                               output_names=["logits"], do_constant_folding=False)
+    _check_onnx_file(path)
     inputs = example_input if check_inputs is None else torch.as_tensor(check_inputs, dtype=torch.float32)
     check = compare_with_onnxruntime(model, path, inputs)
     if not check.ok:
@@ -76,6 +77,20 @@ def _export_dynamo(model: nn.Module, example_input: torch.Tensor, path: Path, op
                                 input_names=["input"], output_names=["logits"], optimize=True)
     # Small models: keep the weights inside the .onnx file (one file to hand to the compiler).
     program.save(str(path), external_data=False)
+
+
+def _check_onnx_file(path: Path) -> None:
+    """onnx's structural checker plus the compiler's input contract (batch 1, opset >= 13)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    if opset < 13:
+        raise BnnccError(f"{path} was written with opset {opset}; bnncc needs opset 13 or newer")
+    first_dim = model.graph.input[0].type.tensor_type.shape.dim[0]
+    if first_dim.dim_value != 1:
+        raise BnnccError(f"{path} has a dynamic or non-1 batch dimension; bnncc compiles batch 1")
 
 
 def compare_with_onnxruntime(model: nn.Module, path: str | os.PathLike, inputs: torch.Tensor) -> ExportCheck:

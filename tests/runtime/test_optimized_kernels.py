@@ -189,3 +189,40 @@ def test_softmax_handles_large_negative_inputs(runtime, log):
         np.testing.assert_allclose(ours, ref, rtol=1e-6)
     else:
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-44)
+
+
+@pytest.mark.parametrize("c_in", [1, 31, 32, 33, 64, 96, 100, 200])
+@pytest.mark.parametrize("agree", [True, False])
+def test_conv_bin_extreme_counts(runtime, c_in, agree):
+    """All taps agreeing or all disagreeing: the largest counts every counter level must hold
+    (byte lanes, bit-sliced levels), on interior and border pixels, for both output forms."""
+    c_out, k, h = 40, (3, 3), 5
+    a = np.ones((h, h, c_in), dtype=np.int64)
+    wt = np.full((c_out, k[0], k[1], c_in), 1 if agree else -1)
+    win_args = ((1, 1), (1, 1, 1, 1), (1, 1))
+    acc = model.conv_bin_acc(a, wt, *win_args)
+    from bnn_cases import Geometry
+    g = Geometry(h, h, c_in, c_out, k, *win_args)
+    args = (model.pack_signs(a), c_in, model.pack_signs(wt), g.window(), g.out_hw, c_out)
+    for delta in (-1, 0, 1):
+        thresh = acc[0, 0] + delta  # corner accumulators, so borders and interior differ
+        out = runtime.conv2d_bin(*args, thresh=thresh)
+        np.testing.assert_array_equal(out, model.pack_signs(np.where(acc >= thresh, 1, -1)))
+    scale = np.ones(c_out, np.float32)
+    bias = np.zeros(c_out, np.float32)
+    out = runtime.conv2d_bin(*args, scale=scale, bias=bias)
+    np.testing.assert_array_equal(out, acc.transpose(2, 0, 1).astype(np.float32))
+
+
+@pytest.mark.parametrize("k", [1, 31, 32, 100, 255, 256, 257, 1000, 4096, 10000])
+def test_dense_bin_extreme_counts(runtime, k):
+    rng = np.random.default_rng(k)
+    a = random_signs(rng, k)
+    wt = np.stack([a, -a, a, -a])
+    acc = wt @ a
+    out = runtime.dense_bin(model.pack_signs(a), k, model.pack_signs(wt),
+                            scale=np.ones(4, np.float32), bias=np.zeros(4, np.float32))
+    np.testing.assert_array_equal(out, acc.astype(np.float32))
+    thresh = acc.copy()
+    bits = runtime.dense_bin(model.pack_signs(a), k, model.pack_signs(wt), thresh=thresh)
+    np.testing.assert_array_equal(bits, model.pack_signs(np.ones(4, np.int64)))

@@ -1,8 +1,12 @@
-"""Every test here needs PyTorch: mark them `torch` and skip the folder cleanly where torch is missing."""
+"""Every test here needs PyTorch: mark them `torch`, and skip the folder cleanly where torch is missing."""
 
 import pytest
 
-torch = pytest.importorskip("torch")
+try:
+    import torch
+except ImportError:  # the compiler's own tests must still run without the training extra
+    torch = None
+    collect_ignore_glob = ["test_*.py"]
 
 
 def pytest_collection_modifyitems(items):
@@ -14,5 +18,6 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(autouse=True)
 def _one_thread():
     # Two shared CPU cores: tiny models run fastest on one thread and leave the other core free.
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
+    if torch is not None:
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
