@@ -345,23 +345,30 @@ static void sum_carries(const uint32x4_t *carry, int32_t n, uint32x4_t *v_high)
     v_high[5] = h128;
 }
 
-/* Adds the lane-l counter (levels ones .. 128s) to the scalar counter count[]. */
-#define BNN_ADD_LANE(l)                                                                      \
-    do {                                                                                     \
-        uint32_t al_v[2 + BNN_MVE_HIGH], al_carry = 0u;                                      \
-        int32_t al_k;                                                                        \
-        al_v[0] = vgetq_lane_u32(v_ones, l);                                                 \
-        al_v[1] = vgetq_lane_u32(v_twos, l);                                                 \
-        for (al_k = 0; al_k < BNN_MVE_HIGH; ++al_k) {                                        \
-            al_v[2 + al_k] = vgetq_lane_u32(v_high[al_k], l);                                \
-        }                                                                                    \
-        for (al_k = 0; al_k < BNN_SLICE_LEVELS; ++al_k) {                                    \
-            uint32_t al_a = count[al_k];                                                     \
-            uint32_t al_b = al_k < 2 + BNN_MVE_HIGH ? al_v[al_k] : 0u;                       \
-            count[al_k] = al_a ^ al_b ^ al_carry;                                            \
-            al_carry = (al_a & al_b) | (al_carry & (al_a ^ al_b));                           \
-        }                                                                                    \
-    } while (0)
+/* Adds the four lane counters (levels[0..7]: ones .. 128s) to the scalar counter count[]:
+ * lanes 0+1 and 2+3 are first summed lane-wise with VREV64 and a bit-sliced vector adder,
+ * then the two partial sums are added into count[]. */
+static void add_lanes(const uint32x4_t *levels, uint32_t *count)
+{
+    uint32_t pair[4 * (3 + BNN_MVE_HIGH)];
+    uint32x4_t carry = vdupq_n_u32(0u);
+    int32_t k, lane;
+    for (k = 0; k < 2 + BNN_MVE_HIGH; ++k) {
+        uint32x4_t x = levels[k], y = vrev64q_u32(levels[k]), u = veorq_u32(x, y);
+        vstrwq_u32(pair + 4 * k, veorq_u32(u, carry));
+        carry = vorrq_u32(vandq_u32(x, y), vandq_u32(u, carry));
+    }
+    vstrwq_u32(pair + 4 * (2 + BNN_MVE_HIGH), carry);
+    for (lane = 0; lane < 4; lane += 2) {
+        uint32_t c = 0u;
+        for (k = 0; k < BNN_SLICE_LEVELS; ++k) {
+            uint32_t x = count[k], y = k < 3 + BNN_MVE_HIGH ? pair[4 * k + lane] : 0u;
+            uint32_t u = x ^ y;
+            count[k] = u ^ c;
+            c = (x & y) | (u & c);
+        }
+    }
+}
 
 #else
 /* Scalar: 32 input bits as four blocks of 8, then eights / sixteens carry-save, and the
@@ -380,6 +387,12 @@ static void sum_carries(const uint32x4_t *carry, int32_t n, uint32x4_t *v_high)
     } while (0)
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__arm__) && !defined(__ARM_ARCH_6M__)
+/* GCC 12's scheduler hoists the tw loads of a word ahead of the adder tree and then spills
+ * (Q registers on Helium, core registers on v7-M): measured 10-25% more instructions in
+ * QEMU. Not on v6-M, where the unscheduled code came out longer. */
+__attribute__((optimize("no-schedule-insns", "no-schedule-insns2")))
+#endif
 /* Output bits of the channel group at one pixel; tw from transpose_weights. The scalar
  * counter is ones..sixteens in registers and high[] (32s and up) in memory. */
 static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const uint32_t *tw,
@@ -394,7 +407,7 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
     static const int32_t lane_shift_init[4] = {24, 16, 8, 0};
     const int32x4_t lane_shift = vldrwq_s32(lane_shift_init);
     uint32x4_t v_ones = vdupq_n_u32(0u), v_twos = v_ones;
-    uint32x4_t v_high[BNN_MVE_HIGH];
+    uint32x4_t v_high[2 + BNN_MVE_HIGH];
     uint32x4_t v_carry[BNN_SLICED_MAX_BITS / 16];
     int32_t n_carry = 0;
 #endif
@@ -454,11 +467,10 @@ static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const 
         count[5 + b] = high[b];
     }
 #if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
-    sum_carries(v_carry, n_carry, v_high);
-    BNN_ADD_LANE(0);
-    BNN_ADD_LANE(1);
-    BNN_ADD_LANE(2);
-    BNN_ADD_LANE(3);
+    v_high[0] = v_ones; /* v_high[] becomes the lane levels ones .. 128s */
+    v_high[1] = v_twos;
+    sum_carries(v_carry, n_carry, v_high + 2);
+    add_lanes(v_high, count);
 #endif
     /* count <= limit, lane-wise: no borrow out of limit - count */
     for (b = 0; b < BNN_SLICE_LEVELS; ++b) {

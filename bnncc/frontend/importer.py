@@ -58,8 +58,8 @@ class _Importer:
         if len(graph.output) != 1:
             raise BnnccError(f"the model must have exactly one output, it has {len(graph.output)}")
 
-        for node in self.live:
-            label = node.name or f"{node.op_type}_{len(self.nodes)}"
+        for position, node in enumerate(self.live):
+            label = node.name or f"{node.op_type}_{position}"
             handler = getattr(self, f"_op_{node.op_type}", None)
             if node.domain not in ("", "ai.onnx"):
                 self.problems.append(f"node '{label}' (op {node.domain}.{node.op_type}): custom domain")

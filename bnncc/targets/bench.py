@@ -139,7 +139,7 @@ def format_bench(result: dict) -> str:
 
 
 @click.command("bench")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model", type=click.Path(path_type=Path))
 @click.option("--target", "-t", "target", required=True, help="cortex-m0plus ... cortex-m55")
 @click.option("--name", default=None, help="C name of the model (default: the file name)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")

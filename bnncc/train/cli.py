@@ -5,7 +5,9 @@ torch is imported inside the command only, so `bnncc --help` stays fast and work
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -16,6 +18,19 @@ from bnncc.errors import BnnccError
 # Bop2ndOrder a normalized m/sqrt(v) (~1e-2 here), the unbiased variant a ratio of order 1.
 DEFAULT_TAU = {"adam": 0.0, "bop": 1e-6, "bop2nd": 1e-3, "bop2nd-unbiased": 0.1}
 VERIFY_SAMPLES = 300
+
+
+def _user_errors(command):
+    """A BnnccError (bad option combination, unreadable MNIST file, ...) prints one line and exits 2."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except BnnccError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
 
 
 @click.command("train")
@@ -39,6 +54,10 @@ VERIFY_SAMPLES = 300
 @click.option("--width", type=click.IntRange(8), default=256, show_default=True,
               help="MLP hidden width; the CNN uses width/8, width/4, width/4 channels.")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--ste", type=click.Choice(["identity", "clipped", "approx", "swish"]), default="clipped",
+              show_default=True, help="Backward pass of the sign activation.")
+@click.option("--xnor-scale", is_flag=True,
+              help="Scale binary weights by mean|W| per output channel (adam only; Bop weights are +-1).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=Path("model.onnx"),
               show_default=True, help="ONNX file to write.")
@@ -47,8 +66,9 @@ VERIFY_SAMPLES = 300
 @click.option("--dynamo/--legacy", default=False, show_default=True, help="ONNX exporter to use.")
 @click.option("--verify", is_flag=True, help="Compile the exported model and check the C against onnxruntime.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bar.")
+@_user_errors
 def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr, tau, gamma, sigma, width,
-                  epochs, seed, output, metrics, dynamo, verify, progress):
+                  epochs, ste, xnor_scale, seed, output, metrics, dynamo, verify, progress):
     """Train a binary network and export it as ONNX for `bnncc compile`."""
     try:
         import torch
@@ -58,6 +78,8 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr,
     from bnncc.train.export import export_onnx, sign_input_zero_fraction
     from bnncc.train.trainer import TrainConfig, build_model, model_input, train_model
 
+    if xnor_scale and optimizer != "adam":
+        raise BnnccError("--xnor-scale needs --optimizer adam: Bop trains weights that are exactly +-1")
     if dataset == "mnist":
         if mnist_dir is None:
             raise BnnccError("--dataset mnist needs --mnist-dir pointing at the MNIST IDX files")
@@ -66,7 +88,7 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr,
         split = load_digits_split(seed=seed)
     config = TrainConfig(arch=arch, optimizer=optimizer, schedule=schedule, epochs=epochs, batch_size=batch_size,
                          lr=lr, tau=DEFAULT_TAU[optimizer] if tau is None else tau, gamma=gamma, sigma=sigma,
-                         width=width, seed=seed)
+                         width=width, ste=ste, scale=xnor_scale, seed=seed)
     torch.manual_seed(seed)
     model = build_model(config, split.num_features, split.image_size)
     history = train_model(model, split, config, progress=progress)
@@ -88,7 +110,8 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr,
         metrics.parent.mkdir(parents=True, exist_ok=True)
         metrics.write_text(json.dumps(result, indent=2) + "\n")
     if verify and not result["verify_ok"]:
-        raise BnnccError(f"the compiled C of {output} does not match onnxruntime (see `bnncc verify {output}`)")
+        click.echo(f"the compiled C of {output} does not match onnxruntime (see `bnncc verify {output}`)", err=True)
+        sys.exit(1)
 
 
 def _verify(onnx_path: Path, inputs) -> bool:

@@ -4,7 +4,8 @@ Two weight modes:
 - "latent": a real latent weight W is kept and trained (Adam + clipping to [-1, 1], BinaryConnect /
   BinaryNet style); the forward uses sign(W) with 0 -> +1 and a clipped STE (gradient passes where |W| <= 1).
 - "binary": the parameter itself holds +-1 and is trained by Bop / Bop2ndOrder (it flips, never drifts).
-  Such parameters carry the attribute `bnn_binary = True` so `optim.split_parameters` can find them.
+  `weight_parameters(model, "binary")` lists them for the optimizer split (found through the layers, not
+  through tensor attributes, which copy.deepcopy would drop).
 
 With `scale=True` the binary weight is multiplied by the XNOR-Net per-output-channel scale alpha_c = mean|W_c|
 (treated as a constant in the backward pass, like larq's MagnitudeAwareSign). For binary-mode weights
@@ -62,13 +63,11 @@ class _BinaryWeightMixin:
             if weight_mode == "binary":
                 # Bop starts from the signs of a random init; the parameter holds exactly +-1 from here on.
                 self.weight.copy_(sign_zero_plus(self.weight))
-                self.weight.bnn_binary = True
             else:
                 # Latent weights start inside the clipping range so the STE passes gradients at once.
                 fan_in = self.weight[0].numel()
                 bound = min(1.0, math.sqrt(6.0 / fan_in))
                 self.weight.uniform_(-bound, bound)
-                self.weight.bnn_latent = True
 
     def binary_weight(self) -> torch.Tensor:
         """The weight the layer computes with: +-1 (times alpha_c if scale=True)."""
@@ -126,12 +125,17 @@ class SignActivation(nn.Module):
         return f"ste={self.ste}, clip={self.clip}, beta={self.beta}"
 
 
+def weight_parameters(model: nn.Module, weight_mode: str) -> list[nn.Parameter]:
+    """The weights of every binary layer in `model` whose weight_mode is `weight_mode` ("latent"/"binary")."""
+    return [m.weight for m in model.modules()
+            if isinstance(m, _BinaryWeightMixin) and m.weight_mode == weight_mode]
+
+
 def clip_latent_weights(model: nn.Module, bound: float = 1.0) -> None:
     """Clip every latent binary weight to [-bound, bound] (BinaryNet): keeps them where the STE is alive."""
     with torch.no_grad():
-        for p in model.parameters():
-            if getattr(p, "bnn_latent", False):
-                p.clamp_(-bound, bound)
+        for w in weight_parameters(model, "latent"):
+            w.clamp_(-bound, bound)
 
 
 def deploy_copy(model: nn.Module) -> nn.Module:

@@ -88,13 +88,11 @@ class Bop2ndOrder(torch.optim.Optimizer):
         return loss
 
 
-def is_binary_parameter(p: torch.Tensor) -> bool:
-    return bool(getattr(p, "bnn_binary", False))
-
-
 def split_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
     """(binary, real): +-1 weights for Bop; everything else (BN, biases, latent or real layers) for Adam."""
-    binary, real = [], []
-    for p in model.parameters():
-        (binary if is_binary_parameter(p) else real).append(p)
+    from bnncc.train.layers import weight_parameters
+
+    binary = weight_parameters(model, "binary")
+    binary_ids = {id(p) for p in binary}
+    real = [p for p in model.parameters() if id(p) not in binary_ids]
     return binary, real

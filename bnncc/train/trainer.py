@@ -34,7 +34,8 @@ class TrainConfig:
     sigma: float = 1e-2       # Bop2ndOrder second-moment rate
     width: int = 256          # MLP hidden width; CNN: channels (width/8, width/4, width/4)
     depth: int = 2            # MLP hidden layers
-    ste: str = "clipped"
+    ste: str = "clipped"     # activation STE: identity | clipped | approx | swish
+    scale: bool = False       # XNOR-Net per-output-channel weight scale (latent weights only)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -53,10 +54,10 @@ def build_model(config: TrainConfig, num_features: int, image_size: int, num_cla
     weight_mode = "binary" if uses_bop(config) else "latent"
     if config.arch == "mlp":
         return BinaryMLP(num_features, [config.width] * config.depth, num_classes,
-                         weight_mode=weight_mode, ste=config.ste)
+                         weight_mode=weight_mode, ste=config.ste, scale=config.scale)
     if config.arch == "cnn":
         return BinaryCNN(1, image_size, cnn_channels(config.width), num_classes,
-                         weight_mode=weight_mode, ste=config.ste)
+                         weight_mode=weight_mode, ste=config.ste, scale=config.scale)
     if config.arch == "float-mlp":
         return FloatMLP(num_features, [config.width] * config.depth, num_classes)
     raise ValueError(f"unknown arch '{config.arch}', expected one of {ARCHS}")

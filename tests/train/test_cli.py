@@ -9,12 +9,13 @@ from click.testing import CliRunner  # noqa: E402
 from bnncc.train.cli import train_command  # noqa: E402
 
 
-@pytest.mark.parametrize("arch,optimizer", [("mlp", "bop2nd-unbiased"), ("cnn", "adam")])
-def test_train_command_writes_model_and_metrics(tmp_path, arch, optimizer):
+@pytest.mark.parametrize("arch,optimizer,extra", [("mlp", "bop2nd-unbiased", ["--ste", "swish"]),
+                                                  ("cnn", "adam", ["--xnor-scale", "--ste", "approx"])])
+def test_train_command_writes_model_and_metrics(tmp_path, arch, optimizer, extra):
     out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
     result = CliRunner().invoke(train_command, [
         "--arch", arch, "--optimizer", optimizer, "--epochs", "2", "--width", "32", "-o", str(out),
-        "--metrics", str(metrics), "--no-progress"])
+        "--metrics", str(metrics), "--no-progress"] + extra)
     assert result.exit_code == 0, result.output
     assert out.is_file() and "test accuracy" in result.output
     data = json.loads(metrics.read_text())
@@ -23,12 +24,24 @@ def test_train_command_writes_model_and_metrics(tmp_path, arch, optimizer):
     assert data["test_accuracy"] > 0.3 and data["onnx_check"]["argmax_agree"] == data["onnx_check"]["samples"]
 
 
-def test_mnist_without_directory_is_a_user_error(tmp_path):
-    from bnncc.errors import BnnccError
-
-    result = CliRunner().invoke(train_command, ["--dataset", "mnist", "-o", str(tmp_path / "m.onnx")])
-    assert isinstance(result.exception, BnnccError)
+@pytest.mark.parametrize("args,message", [
+    (["--dataset", "mnist"], "--mnist-dir"),
+    (["--dataset", "mnist", "--mnist-dir", "."], "not found"),
+    (["--optimizer", "bop", "--xnor-scale"], "--optimizer adam"),
+])
+def test_user_errors_exit_2_with_one_line_and_write_nothing(tmp_path, args, message):
+    result = CliRunner().invoke(train_command, args + ["-o", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_train_through_the_bnncc_command_group(tmp_path):
+    from bnncc.cli import main
+
+    out = tmp_path / "m.onnx"
+    result = CliRunner().invoke(main, ["train", "--epochs", "1", "--width", "16", "-o", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
 
 
 def test_importing_the_command_does_not_import_torch():

@@ -2,7 +2,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bnncc.train.layers import BinaryConv2d, BinaryLinear, clip_latent_weights, deploy_copy  # noqa: E402
+from bnncc.train.layers import (  # noqa: E402
+    BinaryConv2d, BinaryLinear, clip_latent_weights, deploy_copy, weight_parameters)
 
 
 def test_latent_linear_uses_sign_of_weights_with_zero_as_plus_one():
@@ -32,10 +33,14 @@ def test_xnor_scale_is_mean_abs_per_output_channel():
     assert out[0, :, 0, 0].tolist() == [0.5, -0.25]
 
 
-def test_binary_mode_holds_plus_minus_one_and_is_marked():
+def test_binary_mode_holds_plus_minus_one_and_is_found_after_deepcopy():
+    import copy
+
     layer = BinaryConv2d(2, 4, 3, weight_mode="binary", scale=True)
-    assert set(layer.weight.unique().tolist()) <= {-1.0, 1.0}
-    assert layer.weight.bnn_binary and not layer.scale
+    assert set(layer.weight.unique().tolist()) <= {-1.0, 1.0} and not layer.scale
+    model = copy.deepcopy(torch.nn.Sequential(layer, BinaryLinear(3, 3)))
+    assert weight_parameters(model, "binary") == [model[0].weight]
+    assert weight_parameters(model, "latent") == [model[1].weight]
 
 
 def test_clip_latent_weights_only_touches_latent_weights():
