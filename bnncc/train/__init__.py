@@ -1,5 +1,30 @@
 """PyTorch side of bnncc: binary layers, Bop optimizers, models, ONNX export, data and the `train` command.
 
-Nothing here is imported by `import bnncc`: the compiler works without torch. Import the submodules
-(`bnncc.train.layers`, `bnncc.train.optim`, ...) directly; each of them imports torch.
+`import bnncc` never imports this package, and importing `bnncc.train` itself does not import torch either:
+the names below are loaded on first use (PEP 562), so `from bnncc.train import Bop` works and
+`bnncc --help` stays fast.
 """
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "BinaryLinear": "layers", "BinaryConv2d": "layers", "SignActivation": "layers",
+    "clip_latent_weights": "layers", "deploy_copy": "layers", "weight_parameters": "layers",
+    "sign_ste": "ste", "ste_derivative": "ste",
+    "Bop": "optim", "Bop2ndOrder": "optim", "split_parameters": "optim",
+    "make_schedule": "schedules", "apply_schedules": "schedules",
+    "BinaryMLP": "models", "BinaryCNN": "models", "FloatMLP": "models",
+    "export_onnx": "export", "sign_input_zero_fraction": "export",
+    "load_digits_split": "data", "load_mnist": "data", "read_idx": "data",
+    "TrainConfig": "trainer", "build_model": "trainer", "train_model": "trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'bnncc.train' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"bnncc.train.{_EXPORTS[name]}"), name)

@@ -91,3 +91,12 @@ def test_train_on_mnist_idx_files(tmp_path):
 
     dims = [d.dim_value for d in onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim]
     assert dims == [1, 1, 12, 12]
+
+
+def test_package_exports_load_lazily():
+    import subprocess
+    import sys
+
+    code = ("import sys, bnncc.train; assert 'torch' not in sys.modules; "
+            "from bnncc.train import Bop, BinaryMLP, export_onnx; assert 'torch' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
