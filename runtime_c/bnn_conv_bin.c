@@ -144,8 +144,14 @@ static uint32_t conv_bin_pixel(const conv_bin_ctx *cx, int32_t oy, int32_t ox,
  * is a bit-sliced compare, so the 32 output bits come out already packed. */
 
 #ifndef BNN_SLICED_MAX_BITS
-/* Transposed weights kept on the stack: one word per input bit of the window (2.5 KiB). */
+/* Transposed weights kept on the stack: one word per input bit of the window (2.5 KiB; the
+ * whole thresholded conv then needs ~3.3 KiB of stack, ~4.3 KiB on Helium). Windows with
+ * more input bits (k_h * k_w * c_in) use the per-channel path. Build with a smaller value
+ * (>= 32) to save stack. */
 #define BNN_SLICED_MAX_BITS 640
+#endif
+#if BNN_SLICED_MAX_BITS < 32 || BNN_SLICED_MAX_BITS > 2047
+#error "BNN_SLICED_MAX_BITS must lie in [32, 2047] (the bit-sliced counter has 11 levels)"
 #endif
 #define BNN_SLICE_HIGH 6 /* counter levels above the sixteens: counts up to 2047 */
 #define BNN_SLICE_LEVELS (5 + BNN_SLICE_HIGH)
@@ -207,8 +213,9 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
     lim->never = 0u;
     lim->always = 0u;
     for (b = 0; b < 32; ++b) {
-        int32_t x = b < n ? k_valid - thresh[b] : -1;
-        int32_t limit = x < 0 ? -1 : x / 2;
+        /* 64-bit: thresholds may be INT32_MIN / INT32_MAX for constant channels */
+        int64_t x = b < n ? (int64_t)k_valid - thresh[b] : -1;
+        int64_t limit = x < 0 ? -1 : x / 2;
         block[b] = 0u;
         if (limit < 0) {
             lim->never |= (uint32_t)1u << b;
@@ -387,12 +394,7 @@ static void add_lanes(const uint32x4_t *levels, uint32_t *count)
     } while (0)
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__arm__) && !defined(__ARM_ARCH_6M__)
-/* GCC 12's scheduler hoists the tw loads of a word ahead of the adder tree and then spills
- * (Q registers on Helium, core registers on v7-M): measured 10-25% more instructions in
- * QEMU. Not on v6-M, where the unscheduled code came out longer. */
-__attribute__((optimize("no-schedule-insns", "no-schedule-insns2")))
-#endif
+BNN_NO_SCHEDULE /* see bnn_popcount.h: the tw loads were hoisted and Q registers spilled */
 /* Output bits of the channel group at one pixel; tw from transpose_weights. The scalar
  * counter is ones..sixteens in registers and high[] (32s and up) in memory. */
 static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const uint32_t *tw,

@@ -3,8 +3,58 @@
  * layer of most BNNs. Each product is +x or -x, so the kernel only adds and subtracts.
  * Sums run in the order ci, ky, kx over valid taps, as in the reference, so the float
  * results agree bit for bit.
+ *
+ * Per output pixel the window is gathered once as pairs (-x, +x), in weight order; every
+ * output channel then adds pair[bit] for each weight bit: no branch, no index arithmetic.
+ * Taps outside the image hold (-0, -0): acc + (-0.0f) == acc for every acc (+0 stays +0),
+ * so they change nothing, exactly like skipping them.
  */
 #include "bnn.h"
+
+/* Window taps (c_in * k_h * k_w) gathered on the stack: 2 floats each (2 KiB). Larger
+ * windows use the tap-by-tap loop. */
+#define BNN_REAL_PATCH_TAPS 256
+
+static void gather_pairs(const float *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
+                         int32_t ox, float *pairs)
+{
+    int32_t plane = in_d.h * in_d.w, ci, ky, kx;
+    int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
+    for (ci = 0; ci < in_d.c; ++ci) {
+        for (ky = 0; ky < win->k_h; ++ky) {
+            int32_t iy = iy0 + ky * win->dil_h;
+            for (kx = 0; kx < win->k_w; ++kx, pairs += 2) {
+                int32_t ix = ix0 + kx * win->dil_w;
+                if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                    pairs[0] = -0.0f;
+                    pairs[1] = -0.0f;
+                } else {
+                    float x = in[ci * plane + iy * in_d.w + ix];
+                    pairs[0] = -x;
+                    pairs[1] = x;
+                }
+            }
+        }
+    }
+}
+
+/* sum over i < k of pairs[2i + bit i of w_o], in order, four taps per step. */
+static float sum_pairs(const float *pairs, const uint32_t *w_o, int32_t k)
+{
+    float acc = 0.0f;
+    int32_t i;
+    for (i = 0; i + 4 <= k; i += 4, pairs += 8) {
+        uint32_t bits = w_o[i >> 5] >> (i & 31); /* 4 | 32: the four bits share a word */
+        acc += pairs[bits & 1u];
+        acc += pairs[2 + ((bits >> 1) & 1u)];
+        acc += pairs[4 + ((bits >> 2) & 1u)];
+        acc += pairs[6 + ((bits >> 3) & 1u)];
+    }
+    for (; i < k; ++i, pairs += 2) {
+        acc += pairs[(w_o[i >> 5] >> (i & 31)) & 1u];
+    }
+    return acc;
+}
 
 static float conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *w_o,
                            const bnn_window *win, int32_t oy, int32_t ox)
@@ -37,15 +87,22 @@ void bnn_conv2d_f32_thresh(const float *in, bnn_dims in_d, const uint32_t *weigh
                            const float *thresh, const bnn_window *win, uint32_t *out,
                            bnn_dims out_d)
 {
-    int32_t w_words = BNN_WORDS(in_d.c * win->k_h * win->k_w);
+    int32_t k = in_d.c * win->k_h * win->k_w;
+    int32_t w_words = BNN_WORDS(k);
     int32_t out_words = BNN_WORDS(out_d.c);
     int32_t oy, ox, o;
+    float pairs[2 * BNN_REAL_PATCH_TAPS];
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
             uint32_t word = 0u;
+            if (k <= BNN_REAL_PATCH_TAPS) {
+                gather_pairs(in, in_d, win, oy, ox, pairs);
+            }
             for (o = 0; o < out_d.c; ++o) {
-                float acc = conv_real_acc(in, in_d, weights + o * w_words, win, oy, ox);
+                float acc = k <= BNN_REAL_PATCH_TAPS
+                                ? sum_pairs(pairs, weights + o * w_words, k)
+                                : conv_real_acc(in, in_d, weights + o * w_words, win, oy, ox);
                 word |= (uint32_t)(acc >= thresh[o]) << (o & 31);
                 if ((o & 31) == 31 || o == out_d.c - 1) {
                     pix[o >> 5] = word;
@@ -60,14 +117,23 @@ void bnn_conv2d_f32_f32(const float *in, bnn_dims in_d, const uint32_t *weights,
                         const float *scale, const float *bias, const bnn_window *win, float *out,
                         bnn_dims out_d)
 {
-    int32_t w_words = BNN_WORDS(in_d.c * win->k_h * win->k_w);
+    int32_t k = in_d.c * win->k_h * win->k_w;
+    int32_t w_words = BNN_WORDS(k);
+    int32_t plane = out_d.h * out_d.w;
     int32_t oy, ox, o;
-    for (o = 0; o < out_d.c; ++o) {
-        const uint32_t *w_o = weights + o * w_words;
-        for (oy = 0; oy < out_d.h; ++oy) {
-            for (ox = 0; ox < out_d.w; ++ox) {
-                float acc = conv_real_acc(in, in_d, w_o, win, oy, ox);
-                *out++ = scale[o] * acc + bias[o];
+    float pairs[2 * BNN_REAL_PATCH_TAPS];
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox) {
+            float *dst = out + oy * out_d.w + ox;
+            if (k <= BNN_REAL_PATCH_TAPS) {
+                gather_pairs(in, in_d, win, oy, ox, pairs);
+            }
+            for (o = 0; o < out_d.c; ++o) {
+                const uint32_t *w_o = weights + o * w_words;
+                float acc = k <= BNN_REAL_PATCH_TAPS
+                                ? sum_pairs(pairs, w_o, k)
+                                : conv_real_acc(in, in_d, w_o, win, oy, ox);
+                dst[o * plane] = scale[o] * acc + bias[o];
             }
         }
     }

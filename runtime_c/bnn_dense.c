@@ -5,6 +5,7 @@
 #include "bnn.h"
 #include "bnn_popcount.h"
 
+BNN_NO_SCHEDULE
 void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
                           const uint32_t *weights, const int32_t *thresh, int32_t n_out,
                           uint32_t *out)
@@ -21,6 +22,7 @@ void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
     }
 }
 
+BNN_NO_SCHEDULE
 void bnn_dense_bin_f32(const uint32_t *in, int32_t n_words, int32_t k, const uint32_t *weights,
                        const float *scale, const float *bias, int32_t n_out, float *out)
 {

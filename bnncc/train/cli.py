@@ -65,10 +65,14 @@ def _user_errors(command):
               help="Write config, per-epoch accuracy and export checks as JSON here.")
 @click.option("--dynamo/--legacy", default=False, show_default=True, help="ONNX exporter to use.")
 @click.option("--verify", is_flag=True, help="Compile the exported model and check the C against onnxruntime.")
+@click.option("--verify-on", "verify_on", multiple=True, default=("host",), show_default=True,
+              type=click.Choice(["host", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
+                                 "cortex-m55"]),
+              help="Where --verify runs the C (repeat the option for several targets).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bar.")
 @_user_errors
 def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr, tau, gamma, sigma, width,
-                  epochs, ste, xnor_scale, seed, output, metrics, dynamo, verify, progress):
+                  epochs, ste, xnor_scale, seed, output, metrics, dynamo, verify, verify_on, progress):
     """Train a binary network and export it as ONNX for `bnncc compile`."""
     try:
         import torch
@@ -105,7 +109,8 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr,
                                                     argmax_agree=check.argmax_agree),
                   sign_zero_fraction=sign_input_zero_fraction(model, x_test))
     if verify:
-        result["verify_ok"] = _verify(output, check_inputs.numpy())
+        result["verify"] = {target: _verify(output, check_inputs.numpy(), target) for target in verify_on}
+        result["verify_ok"] = all(result["verify"].values())
     if metrics is not None:
         metrics.parent.mkdir(parents=True, exist_ok=True)
         metrics.write_text(json.dumps(result, indent=2) + "\n")
@@ -114,11 +119,12 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr,
         sys.exit(1)
 
 
-def _verify(onnx_path: Path, inputs) -> bool:
+def _verify(onnx_path: Path, inputs, target: str) -> bool:
     try:
         from bnncc.verify import verify_model
     except ImportError as exc:
         raise BnnccError("--verify needs bnncc.verify, which this installation lacks") from exc
-    report = verify_model(str(onnx_path), inputs=inputs, target="host")
-    click.echo(f"verify (host C vs onnxruntime): {'ok' if report.ok else 'MISMATCH'}")
+    report = verify_model(str(onnx_path), inputs=inputs, target=target)
+    click.echo(f"verify ({target} C vs onnxruntime, {report.samples} inputs, argmax {report.argmax_agree}/"
+               f"{report.samples}): {'ok' if report.ok else 'MISMATCH'}")
     return bool(report.ok)

@@ -1,9 +1,10 @@
 """ONNX export of trained binary models in the form the bnncc compiler accepts, checked with onnxruntime.
 
-Contract of the written file: batch 1, opset >= 13, binary weights as +-1 initializers (the constant
-where(W >= 0, 1, -1) subgraph is folded by the exporter; the bnncc frontend also folds what is left), the
-activation binarizer as GreaterOrEqual + Where (0 -> +1), BatchNormalization kept (legacy exporter) or folded
-into Conv/Gemm (dynamo exporter). Outputs are the logits.
+Contract of the written file: batch 1, opset >= 13, binary weights as +-1 initializers (latent weights are
+binarized before export by `layers.deploy_copy`, so no where(W >= 0) subgraph is left; the legacy exporter
+only adds a Transpose of a Linear weight, a constant the bnncc frontend folds), the activation binarizer as
+GreaterOrEqual + Where (0 -> +1), BatchNormalization kept (legacy exporter) or folded into Conv/Gemm (dynamo
+exporter, weights then +-c per output channel). Outputs are the logits. Nothing is written when a check fails.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bnncc.errors import BnnccError
 from bnncc.train.layers import deploy_copy
 
 DEFAULT_OPSET = 13
-DYNAMO_OPSET = 18  # the dynamo exporter's own minimum; older opsets go through a lossy version converter
+DYNAMO_OPSET = 18  # the dynamo exporter's native opset (lower ones go through onnx's version converter)
 
 
 @dataclass(frozen=True)
@@ -49,26 +50,33 @@ def export_onnx(model: nn.Module, example_input: torch.Tensor, path: str | os.Pa
     example_input = torch.as_tensor(example_input, dtype=torch.float32)
     if example_input.shape[0] != 1:
         raise BnnccError(f"example_input must have batch size 1, got shape {tuple(example_input.shape)}")
+    was_training = model.training
     model.eval()
     deployed = deploy_copy(model)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if dynamo:
-            _export_dynamo(deployed, example_input, path, opset or DYNAMO_OPSET)
-        else:
-            # No constant folding: it would fuse Conv+BN (weights +-c_c, sign flips where gamma < 0);
-            # the weights are plain +-1 initializers already, so nothing else needs folding.
-            torch.onnx.export(deployed, (example_input,), str(path), dynamo=False,
-                              opset_version=opset or DEFAULT_OPSET, input_names=["input"],
-                              output_names=["logits"], do_constant_folding=False)
-    _check_onnx_file(path)
-    inputs = example_input if check_inputs is None else torch.as_tensor(check_inputs, dtype=torch.float32)
-    check = compare_with_onnxruntime(model, path, inputs)
-    if not check.ok:
-        raise BnnccError(
-            f"exported {path} disagrees with torch: max |diff| {check.max_abs_diff:.3g}, "
-            f"argmax agrees on {check.argmax_agree}/{check.samples}")
+    partial = path.with_name(path.name + ".partial")  # renamed to `path` only once every check passed
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if dynamo:
+                _export_dynamo(deployed, example_input, partial, opset or DYNAMO_OPSET)
+            else:
+                # No constant folding: it would fuse Conv+BN (weights +-c_c, sign flips where gamma < 0);
+                # the weights are plain +-1 initializers already, so nothing else needs folding.
+                torch.onnx.export(deployed, (example_input,), str(partial), dynamo=False,
+                                  opset_version=opset or DEFAULT_OPSET, input_names=["input"],
+                                  output_names=["logits"], do_constant_folding=False)
+        _check_onnx_file(partial)
+        inputs = example_input if check_inputs is None else torch.as_tensor(check_inputs, dtype=torch.float32)
+        check = compare_with_onnxruntime(model, partial, inputs)
+        if not check.ok:
+            raise BnnccError(
+                f"exported {path} disagrees with torch: max |diff| {check.max_abs_diff:.3g}, "
+                f"argmax agrees on {check.argmax_agree}/{check.samples}")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+        model.train(was_training)
     return check
 
 

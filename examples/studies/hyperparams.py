@@ -1,6 +1,6 @@
 """Study (b): schedule, batch size, initial learning rate and width of the digits BinaryNet MLP.
 
-    python examples/studies/hyperparams.py     # about 2 minutes on one core
+    python examples/studies/hyperparams.py     # about 1.5 minutes on one core
 
 One factor at a time around the reference (Adam on latent weights, cosine, batch 64, lr 1e-2, width 256,
 30 epochs, seed 0); the schedule comparison is also run for Bop. Writes results/hyperparams.{md,json,png}.

@@ -62,19 +62,29 @@ def test_arm_none_eabi_gcc_per_core(tmp_path, core, opt):
             assert not undefined & FORBIDDEN, f"{src.name} needs {undefined & FORBIDDEN}"
 
 
-def test_clang_for_cortex_m(tmp_path):
-    """clang can also target the cores; its output must not call libgcc popcount either."""
+CLANG_TARGETS = {
+    "cortex-m0plus": ["--target=thumbv6m-none-eabi"],
+    "cortex-m4": ["--target=thumbv7em-none-eabi", "-mfloat-abi=hard"],
+    "cortex-m55": ["--target=thumbv8.1m.main-none-eabi", "-mfloat-abi=hard"],
+}
+
+
+@pytest.mark.parametrize("core", sorted(CLANG_TARGETS))
+def test_clang_for_cortex_m(tmp_path, core):
+    """clang can also target the cores (Helium included); its output must not call libgcc
+    popcount or libm either."""
     if shutil.which("clang") is None or shutil.which("arm-none-eabi-nm") is None:
         pytest.skip("clang or arm-none-eabi-nm not found")
-    for core in ("cortex-m0plus", "cortex-m4"):
-        flags = ["--target=thumbv7em-none-eabi" if core == "cortex-m4" else
-                 "--target=thumbv6m-none-eabi", f"-mcpu={core}", "-O2", "-isystem", "/usr/lib/arm-none-eabi/include"]
-        for src in KERNEL_SOURCES:
-            obj = tmp_path / (src.stem + ".o")
-            cmd = ["clang", *STRICT, *flags, "-I", str(RUNTIME_DIR), "-c", str(src), "-o",
-                   str(obj)]
-            result = subprocess.run(cmd, capture_output=True, text=True)
-            if result.returncode != 0 and "file not found" in result.stderr:
-                pytest.skip("no newlib headers for clang here")
-            assert result.returncode == 0 and result.stderr == "", result.stderr
-            assert not _undefined_symbols("arm-none-eabi-nm", obj) & FORBIDDEN
+    flags = [*CLANG_TARGETS[core], f"-mcpu={core}", "-O2", "-isystem",
+             "/usr/lib/arm-none-eabi/include"]
+    for src in SOURCES:
+        obj = tmp_path / (src.stem + ".o")
+        cmd = ["clang", *STRICT, *flags, "-I", str(RUNTIME_DIR), "-c", str(src), "-o", str(obj)]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0 and "file not found" in result.stderr:
+            pytest.skip("no newlib headers for clang here")
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        undefined = _undefined_symbols("arm-none-eabi-nm", obj)
+        assert "__popcountsi2" not in undefined
+        if src in KERNEL_SOURCES:
+            assert not undefined & FORBIDDEN, f"{src.name} needs {undefined & FORBIDDEN}"

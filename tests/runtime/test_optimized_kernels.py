@@ -226,3 +226,22 @@ def test_dense_bin_extreme_counts(runtime, k):
     thresh = acc.copy()
     bits = runtime.dense_bin(model.pack_signs(a), k, model.pack_signs(wt), thresh=thresh)
     np.testing.assert_array_equal(bits, model.pack_signs(np.ones(4, np.int64)))
+
+
+@pytest.mark.parametrize("c_in", [3, 32, 64])
+def test_conv_bin_extreme_thresholds(runtime, c_in):
+    """Constant channels may carry thresholds at the int32 limits: no overflow anywhere."""
+    from bnn_cases import Geometry
+    rng = np.random.default_rng(c_in)
+    g = Geometry(6, 6, c_in, 36, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+    a = model.pack_signs(random_signs(rng, (g.h, g.w, g.c_in)))
+    wt = model.pack_signs(random_signs(rng, (g.c_out, 3, 3, g.c_in)))
+    limits = np.array([-2**31, 2**31 - 1, -2**31 + 1, 2**31 - 2, 0, 1, -1], dtype=np.int64)
+    thresh = rng.choice(limits, size=g.c_out)
+    args = (a, g.c_in, wt, g.window(), g.out_hw, g.c_out)
+    out = runtime.conv2d_bin(*args, thresh=thresh)
+    _assert_same_bits(out, runtime.conv2d_bin(*args, thresh=thresh, ref=True))
+    wd = model.pack_signs(random_signs(rng, (g.c_out, c_in)))
+    abits = model.pack_signs(random_signs(rng, c_in))
+    _assert_same_bits(runtime.dense_bin(abits, c_in, wd, thresh=thresh),
+                      runtime.dense_bin(abits, c_in, wd, thresh=thresh, ref=True))

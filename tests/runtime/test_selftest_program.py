@@ -3,6 +3,7 @@ on the host, under AddressSanitizer and UBSan where available."""
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -30,5 +31,20 @@ def test_selftest_passes_on_host(tmp_path, cc):
         pytest.skip(f"{cc} not found")
     run = _build_and_run(tmp_path, cc, ["-fsanitize=address,undefined",
                                         "-fno-sanitize-recover=all", "-DSELFTEST_CASES=200"])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "kernel_selftest: PASS" in run.stdout
+
+
+@pytest.mark.parametrize("variant", [
+    ["-mpopcnt"],                      # hardware popcount branch of bnn_popcount.h
+    ["-DBNN_SLICED_MAX_BITS=32"],      # bit-sliced conv almost never applies
+    ["-DBNN_SLICED_MAX_BITS=2047"],    # bit-sliced conv for every test window
+])
+def test_selftest_build_variants(tmp_path, variant):
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found")
+    if variant == ["-mpopcnt"] and platform.machine() not in ("x86_64", "AMD64", "i686"):
+        pytest.skip("-mpopcnt is x86 only")
+    run = _build_and_run(tmp_path, "gcc", [*variant, "-DSELFTEST_CASES=200"])
     assert run.returncode == 0, run.stdout + run.stderr
     assert "kernel_selftest: PASS" in run.stdout

@@ -12,21 +12,7 @@ import pytest
 
 from bnn_ctypes import RUNTIME_DIR
 
-HERE = Path(__file__).resolve().parent / "c"
-# core -> (QEMU machine, float flags, flash, flash length, RAM, RAM length)
-CORES = {
-    "cortex-m0": ("microbit", [], "0x00000000", "256K", "0x20000000", "16K"),  # 16 KiB RAM
-    "cortex-m0plus": ("mps2-an385", [], "0x00000000", "4M", "0x20000000", "4M"),
-    "cortex-m3": ("mps2-an385", [], "0x00000000", "4M", "0x20000000", "4M"),
-    "cortex-m4": ("mps2-an386", ["-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"], "0x00000000", "4M",
-                  "0x20000000", "4M"),
-    "cortex-m7": ("mps2-an500", ["-mfloat-abi=hard", "-mfpu=fpv5-d16"], "0x00000000", "4M",
-                  "0x20000000", "4M"),
-    "cortex-m33": ("mps2-an505", ["-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"], "0x10000000", "4M",
-                   "0x38000000", "2M"),
-    "cortex-m55": ("mps3-an547", ["-mfloat-abi=hard", "-mfpu=auto"], "0x10000000", "512K",
-                   "0x30000000", "512K"),
-}
+from qemu_cores import CORES, HERE
 
 
 @pytest.mark.parametrize("opt", ["-O2", "-O3"])
@@ -51,6 +37,53 @@ def test_selftest_on_emulated_core(tmp_path, core, opt):
     subprocess.run(["arm-none-eabi-gcc", *flags, "--specs=nano.specs", "--specs=rdimon.specs",
                     "-nostartfiles", "-T", str(ld), str(HERE / "qemu" / "startup.c"), *objs,
                     "-lm", "-o", str(elf)], check=True)
+    run = subprocess.run(["qemu-system-arm", "-M", machine, "-nographic", "-semihosting-config",
+                          "enable=on,target=native", "-kernel", str(elf)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "kernel_selftest: PASS" in run.stdout
+
+
+CLANG_TARGETS = {
+    "cortex-m0plus": "thumbv6m-none-eabi",
+    "cortex-m4": "thumbv7em-none-eabi",
+    "cortex-m55": "thumbv8.1m.main-none-eabi",
+}
+
+
+@pytest.mark.parametrize("core", sorted(CLANG_TARGETS))
+def test_selftest_with_clang_built_runtime(tmp_path, core):
+    """The runtime compiled by clang (linked by arm-none-eabi-gcc with newlib)."""
+    for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "clang"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not found")
+    machine, fpu, flash, flash_len, ram, ram_len = CORES[core]
+    ld = tmp_path / "link.ld"
+    ld.write_text((HERE / "qemu" / "link.ld.in").read_text().replace("@FLASH@", flash)
+                  .replace("@FLASH_LEN@", flash_len).replace("@RAM@", ram)
+                  .replace("@RAM_LEN@", ram_len))
+    float_abi = [f for f in fpu if f.startswith("-mfloat-abi")]
+    objs = []
+    for src in sorted(RUNTIME_DIR.glob("*.c")):
+        obj = tmp_path / (src.stem + ".o")
+        result = subprocess.run(
+            ["clang", f"--target={CLANG_TARGETS[core]}", f"-mcpu={core}", *float_abi, "-O2",
+             "-std=c99", "-fshort-enums", "-isystem", "/usr/lib/arm-none-eabi/include", "-I",
+             str(RUNTIME_DIR), "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
+        if result.returncode != 0 and "file not found" in result.stderr:
+            pytest.skip("no newlib headers for clang here")
+        assert result.returncode == 0, result.stderr
+        objs.append(str(obj))
+    flags = [f"-mcpu={core}", "-mthumb", *fpu, "-O2"]
+    main_obj = tmp_path / "kernel_selftest.o"
+    subprocess.run(["arm-none-eabi-gcc", *flags, "-std=c99", "-DSELFTEST_CASES=150", "-I",
+                    str(RUNTIME_DIR), "-c", str(HERE / "kernel_selftest.c"), "-o",
+                    str(main_obj)], check=True)
+    elf = tmp_path / "selftest.elf"
+    subprocess.run(["arm-none-eabi-gcc", *flags, "--specs=nano.specs", "--specs=rdimon.specs",
+                    "-nostartfiles", "-T", str(ld), str(HERE / "qemu" / "startup.c"),
+                    str(main_obj), *objs, "-lm", "-o", str(elf)], check=True,
+                   capture_output=True)
     run = subprocess.run(["qemu-system-arm", "-M", machine, "-nographic", "-semihosting-config",
                           "enable=on,target=native", "-kernel", str(elf)],
                          capture_output=True, text=True, timeout=600)

@@ -18,3 +18,11 @@ def test_mlp_reaches_target_accuracy(optimizer, target):
     model = build_model(config, 64, 8)
     history = train_model(model, load_digits_split(seed=0), config)
     assert history[-1]["test_acc"] >= target
+
+
+@pytest.mark.slow
+def test_cnn_reaches_98_percent_with_the_example_recipe():
+    config = TrainConfig(arch="cnn", optimizer="adam", schedule="cosine", epochs=25, width=256)
+    model = build_model(config, 64, 8)
+    history = train_model(model, load_digits_split(seed=0), config)
+    assert history[-1]["test_acc"] >= 0.98

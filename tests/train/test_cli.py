@@ -62,8 +62,22 @@ def test_train_with_verify_compiles_and_checks_the_c(tmp_path):
         "--optimizer", "bop", "--epochs", "1", "--width", "16", "-o", str(out), "--metrics", str(metrics),
         "--no-progress", "--verify"])
     assert result.exit_code == 0, result.output
-    assert "verify (host C vs onnxruntime): ok" in result.output
+    assert "verify (host C vs onnxruntime" in result.output and result.output.rstrip().endswith("ok")
     assert json.loads(metrics.read_text())["verify_ok"] is True
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_trained_models_verify_on_host_and_cortex_m4(tmp_path, arch):
+    import shutil
+
+    if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
+    out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
+    result = CliRunner().invoke(train_command, [
+        "--arch", arch, "--epochs", "1", "--width", "32", "-o", str(out), "--metrics", str(metrics),
+        "--no-progress", "--verify", "--verify-on", "host", "--verify-on", "cortex-m4"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(metrics.read_text())["verify"] == {"host": True, "cortex-m4": True}
 
 
 def test_train_on_mnist_idx_files(tmp_path):

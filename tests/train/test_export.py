@@ -82,3 +82,15 @@ def test_sign_zero_fraction_counts_exact_zeros():
     with torch.no_grad():
         model[1].weight.zero_()
     assert sign_input_zero_fraction(model, torch.ones(3, 4)) == {"2": 1.0}
+
+
+def test_failed_check_writes_nothing_and_restores_training_mode(tmp_path, monkeypatch):
+    from bnncc.errors import BnnccError
+    from bnncc.train import export as export_module
+
+    model = BinaryMLP(4, [8], 2).train()
+    bad = export_module.ExportCheck(samples=1, max_abs_diff=1.0, argmax_agree=0)
+    monkeypatch.setattr(export_module, "compare_with_onnxruntime", lambda *args: bad)
+    with pytest.raises(BnnccError, match="disagrees"):
+        export_onnx(model, torch.zeros(1, 4), tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == [] and model.training
