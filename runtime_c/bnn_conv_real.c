@@ -12,7 +12,7 @@
 #include "bnn.h"
 
 /* Window taps (c_in * k_h * k_w) gathered on the stack: 2 floats each (2 KiB). Larger
- * windows use the tap-by-tap loop. */
+ * windows use the tap-by-tap loop. A multiple of 4 (sum_pairs pads to whole groups). */
 #define BNN_REAL_PATCH_TAPS 256
 
 static void gather_pairs(const float *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
@@ -36,22 +36,30 @@ static void gather_pairs(const float *in, bnn_dims in_d, const bnn_window *win, 
             }
         }
     }
+    for (ci = in_d.c * win->k_h * win->k_w; ci % 4 != 0; ++ci, pairs += 2) {
+        pairs[0] = -0.0f; /* pad to whole groups of four taps */
+        pairs[1] = -0.0f;
+    }
 }
 
-/* sum over i < k of pairs[2i + bit i of w_o], in order, four taps per step. */
+/* sum over i < k of pairs[2i + bit i of w_o], in order, four taps per step: gather_pairs
+ * pads the pairs to a multiple of four taps with (-0, -0), and weight tail bits are 0. */
 static float sum_pairs(const float *pairs, const uint32_t *w_o, int32_t k)
 {
     float acc = 0.0f;
-    int32_t i;
-    for (i = 0; i + 4 <= k; i += 4, pairs += 8) {
-        uint32_t bits = w_o[i >> 5] >> (i & 31); /* 4 | 32: the four bits share a word */
-        acc += pairs[bits & 1u];
-        acc += pairs[2 + ((bits >> 1) & 1u)];
-        acc += pairs[4 + ((bits >> 2) & 1u)];
-        acc += pairs[6 + ((bits >> 3) & 1u)];
-    }
-    for (; i < k; ++i, pairs += 2) {
-        acc += pairs[(w_o[i >> 5] >> (i & 31)) & 1u];
+    int32_t groups = (k + 3) / 4;
+    while (groups > 0) {
+        uint32_t bits = *w_o++;
+        int32_t m = groups < 8 ? groups : 8;
+        groups -= m;
+        do {
+            acc += pairs[bits & 1u];
+            acc += pairs[2 + ((bits >> 1) & 1u)];
+            acc += pairs[4 + ((bits >> 2) & 1u)];
+            acc += pairs[6 + ((bits >> 3) & 1u)];
+            bits >>= 4;
+            pairs += 8;
+        } while (--m != 0);
     }
     return acc;
 }
