@@ -68,7 +68,8 @@ void bnn_conv2d_bin_f32(const uint32_t *in, bnn_dims in_d, const uint32_t *weigh
                         bnn_dims out_d);
 
 /* --- bnn_conv_real.c: REAL CHW input, binary weights ------------------------------------- */
-/* acc = sum over valid taps of (w ? +x : -x), accumulated in float. out bit = (acc >= thresh). */
+/* acc = sum over valid taps of (w ? +x : -x), accumulated in float in weight order (ci, ky,
+ * kx), from 0.0f. out bit = (acc >= thresh). */
 void bnn_conv2d_f32_thresh(const float *in, bnn_dims in_d, const uint32_t *weights,
                            const float *thresh, const bnn_window *win, uint32_t *out,
                            bnn_dims out_d);
@@ -91,18 +92,20 @@ void bnn_dense_f32_f32(const float *in, int32_t n_in, const uint32_t *weights,
 
 /* --- bnn_pool.c --------------------------------------------------------------------------- */
 /* Max-pool on bits over valid taps only (ONNX pads with -inf): OR of the window, or AND for
- * channels whose bit is set in and_mask (BNN_WORDS(c) words; NULL = OR everywhere). */
+ * channels whose bit is set in and_mask (BNN_WORDS(c) words; NULL = OR everywhere).
+ * A window without any valid tap (only possible with pads >= the window) gives bit 0. */
 void bnn_maxpool_bits(const uint32_t *in, bnn_dims in_d, const bnn_window *win,
                       const uint32_t *and_mask, uint32_t *out, bnn_dims out_d);
-/* Max-pool on REAL CHW over valid taps only. */
+/* Max-pool on REAL CHW over valid taps only; a window without valid taps gives -inf. */
 void bnn_maxpool_f32(const float *in, bnn_dims in_d, const bnn_window *win, float *out,
                      bnn_dims out_d);
 
 /* --- bnn_softmax.c: no libm needed ------------------------------------------------------ */
 void bnn_softmax_f32(const float *in, int32_t n, float *out);
 void bnn_log_softmax_f32(const float *in, int32_t n, float *out);
-/* The libm-free helpers behind them: exp accurate to ~1e-7 relative for x <= 88 (0 below
- * -104); log for finite x > 0. Exposed so they can be tested on their own. */
+/* The libm-free helpers behind them, exposed so they can be tested on their own: exp within
+ * 1e-7 relative for normal results (x <= 88.72; 0 below -104; subnormals approximate); log
+ * within 1e-7 (relative, absolute near 1) for x > 0. */
 float bnn_expf(float x);
 float bnn_logf(float x);
 

@@ -1,13 +1,16 @@
 /*
  * bnn_conv_bin.c - XNOR-popcount convolution of a BITS input with binary weights.
  *
- * Per output pixel the window's input words are gathered once into a contiguous vector laid
- * out exactly like one output channel's weights ([k_h][k_w][words]); every output channel is
- * then one Harley-Seal popcount of (gathered XOR weights) over k_h*k_w*words contiguous words,
- * which keeps the per-channel setup and the popcount tail to one per pixel and channel.
- * Border pixels gather zeros for the taps outside the image plus a word mask that removes
- * them (ONNX zero padding: those taps add nothing, dot = K_valid - 2 * popcount(valid)).
- * Windows too large for the stack buffers fall back to summing over valid taps directly.
+ * Two paths:
+ *  - bit-sliced (bnn_conv2d_bin_thresh, windows up to BNN_SLICED_MAX_BITS input bits): 32
+ *    output channels are counted at once in carry-save form and thresholded by a bit-sliced
+ *    compare; see the section "bit-sliced path" below. This is the fast path on Cortex-M.
+ *  - per channel (float outputs, larger windows): the window's input words are gathered once
+ *    per pixel into a contiguous vector laid out like one channel's weights
+ *    ([k_h][k_w][words]); each output channel is then one Harley-Seal popcount over it. Border
+ *    pixels gather zeros plus a word mask for the taps outside the image.
+ * Both follow ONNX zero padding: taps outside the image add nothing, dot = K_valid - 2 *
+ * popcount over the valid taps.
  */
 #include <stddef.h>
 
@@ -213,16 +216,19 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
     lim->never = 0u;
     lim->always = 0u;
     for (b = 0; b < 32; ++b) {
-        /* 64-bit: thresholds may be INT32_MIN / INT32_MAX for constant channels */
-        int64_t x = b < n ? (int64_t)k_valid - thresh[b] : -1;
-        int64_t limit = x < 0 ? -1 : x / 2;
+        /* thresholds may sit at the int32 limits (constant channels): k_valid - t is formed
+         * only when it is >= 0, in unsigned arithmetic, where it cannot overflow */
+        int32_t t = b < n ? thresh[b] : INT32_MAX;
         block[b] = 0u;
-        if (limit < 0) {
+        if (t > k_valid) {
             lim->never |= (uint32_t)1u << b;
-        } else if (limit >= (1 << BNN_SLICE_LEVELS) - 1) {
-            lim->always |= (uint32_t)1u << b;
         } else {
-            block[b] = (uint32_t)limit;
+            uint32_t limit = ((uint32_t)k_valid - (uint32_t)t) / 2u;
+            if (limit >= (1u << BNN_SLICE_LEVELS) - 1u) {
+                lim->always |= (uint32_t)1u << b;
+            } else {
+                block[b] = limit;
+            }
         }
     }
     transpose32(block);
@@ -244,7 +250,17 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
 
 /* Mismatch word of input bit i of activation word a: tw[i] XOR the bit broadcast to all
  * lanes, so lane b is set where channel b's weight differs from the input bit. */
-#define BNN_MISMATCH(tw, a, i) ((tw)[i] ^ (0u - (((a) >> (i)) & 1u)))
+#define BNN_MISMATCH(tw, a, i) ((tw)[i] ^ BNN_BROADCAST_BIT(a, i))
+
+/* Bit i of a copied to all 32 bits. Moving the bit to the top and shifting it back
+ * arithmetically is 2 instructions on v6-M (1 on v7-M: sbfx) against 3 for 0 - (bit & 1);
+ * the arithmetic right shift of a negative value is implementation-defined in C99, so the
+ * portable form is kept for compilers that do not shift arithmetically (the test below is a
+ * constant the compiler folds). */
+#define BNN_BROADCAST_BIT(a, i)                                                              \
+    ((((int32_t)-1) >> 1) == -1                                                              \
+         ? (uint32_t)((int32_t)((uint32_t)(a) << (31 - (i))) >> 31)                          \
+         : 0u - (((a) >> (i)) & 1u))
 
 /* Eight input bits (bit offsets o..o+7 of word a, weights tw[o..o+7]) into ones, twos and
  * fours; the eights carry goes to e. */
@@ -261,10 +277,10 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
     } while (0)
 
 #if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
-/* Helium (M55/M85): four lanes take four consecutive input bits each step, so one vector
- * load of tw and three vector ops make the mismatch words of 4 x 32 binary MACs. Each lane
- * keeps its own bit-sliced counter (it sees at most BNN_SLICED_MAX_BITS / 4 bits); the lanes
- * are summed into the scalar counter once per pixel. */
+/* Helium (M55/M85): lane l of a vector takes byte l of the activation word, so each step
+ * handles four input bits with one vector load of tw and three vector ops (4 x 32 binary
+ * MACs). Each lane keeps its own bit-sliced counter (it sees at most BNN_SLICED_MAX_BITS / 4
+ * bits); the lanes are summed into the scalar counter once per pixel. */
 #include <arm_mve.h>
 #define BNN_MVE_HIGH 6 /* lane levels above the twos: lane counts up to 255 */
 #if BNN_SLICED_MAX_BITS > 4 * 255
@@ -286,7 +302,8 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
 #define BNN_VMISMATCH(t, v, k)                                                               \
     veorq_u32(vldrwq_u32((t) + 4 * (k)),                                                     \
               vreinterpretq_u32_s32(vshrq_n_s32(                                             \
-                  vreinterpretq_s32_u32((k) == 7 ? (v) : vshlq_n_u32((v), (k) == 7 ? 1 : 7 - (k))), \
+                  vreinterpretq_s32_u32((k) == 7 ? (v)                                       \
+                                                 : vshlq_n_u32((v), (k) == 7 ? 1 : 7 - (k))), \
                   31)))
 
 /* Half a word (4 vectors, 16 input bits) into ones and twos; the fours carry is kept for
@@ -394,11 +411,14 @@ static void add_lanes(const uint32x4_t *levels, uint32_t *count)
     } while (0)
 #endif
 
-BNN_NO_SCHEDULE /* see bnn_popcount.h: the tw loads were hoisted and Q registers spilled */
 /* Output bits of the channel group at one pixel; tw from transpose_weights. The scalar
- * counter is ones..sixteens in registers and high[] (32s and up) in memory. */
-static uint32_t sliced_pixel(const conv_bin_ctx *cx, const window_at *at, const uint32_t *tw,
-                             const sliced_limit *lim, uint32_t valid_channels)
+ * counter is ones..sixteens in registers and high[] (32s and up) in memory.
+ * BNN_NO_SCHEDULE, BNN_NOINLINE: see bnn_popcount.h (hoisted loads, spills). */
+BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx,
+                                                          const window_at *at,
+                                                          const uint32_t *tw,
+                                                          const sliced_limit *lim,
+                                                          uint32_t valid_channels)
 {
     const bnn_window *win = cx->win;
     int32_t c_in = cx->in_d.c, words = cx->words, ky, kx, q, b;

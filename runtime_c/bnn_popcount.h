@@ -77,11 +77,23 @@ static inline uint32_t bnn_popcount32(uint32_t x)
 
 /* GCC 12's instruction scheduler hoists the loads of a carry-save block ahead of the adder
  * tree and then spills; measured 10-25% more instructions in QEMU on v7-M / v8-M (not on
- * v6-M). Kernels built around the adders carry this attribute. */
+ * v6-M). Kernels built around the adders carry this attribute; build with
+ * -DBNN_NO_SCHEDULE= to keep GCC's scheduling (e.g. when tuning cycles on a dual-issue M7). */
+#if !defined(BNN_NO_SCHEDULE)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__arm__) && !defined(__ARM_ARCH_6M__)
 #define BNN_NO_SCHEDULE __attribute__((optimize("no-schedule-insns", "no-schedule-insns2")))
 #else
 #define BNN_NO_SCHEDULE
+#endif
+#endif
+
+/* Keeps a hot kernel a function of its own, so that its register allocation does not depend
+ * on the code of its caller (instruction counts moved by several percent with unrelated
+ * changes in the caller while it was inlined). */
+#if defined(__GNUC__) || defined(__clang__)
+#define BNN_NOINLINE __attribute__((noinline))
+#else
+#define BNN_NOINLINE
 #endif
 
 /* Carry-save adder: adds three bit vectors lane-wise, giving a sum bit and a carry bit. */
@@ -96,8 +108,8 @@ static inline uint32_t bnn_popcount32(uint32_t x)
 /* Harley-Seal popcount of the words X(0..n-1), X(i) an expression of the word index i:
  * words are folded 8 at a time by carry-save adders into bit-sliced counters ones, twos and
  * fours; only the eights carry of each block is counted. Leftover pairs go through one more
- * adder and the last odd word is counted alone. (16-word blocks measured slower: spills.) Per word this costs ~5 ALU ops plus the
- * loads, against ~12 for a SWAR count. */
+ * adder and the last odd word is counted alone. Per word this costs ~5 ALU ops plus the
+ * loads, against ~12 for a SWAR count. (16-word blocks measured slower: register spills.) */
 #define BNN_HS_POPCOUNT(result, n_words, X)                                                  \
     do {                                                                                     \
         uint32_t hs_ones = 0u, hs_twos = 0u, hs_fours = 0u, hs_total = 0u, hs_bytes;         \
@@ -152,7 +164,8 @@ static inline uint32_t bnn_popcount_xor_mve(const uint32_t *a, const uint32_t *w
 #endif
 
 /* popcount(a[i] ^ w[i]) summed over n words. */
-BNN_NO_SCHEDULE static inline uint32_t bnn_popcount_xor(const uint32_t *a, const uint32_t *w, int32_t n)
+BNN_NO_SCHEDULE static inline uint32_t bnn_popcount_xor(const uint32_t *a, const uint32_t *w,
+                                                        int32_t n)
 {
     uint32_t result;
 #if defined(BNN_HAVE_MVE)

@@ -19,3 +19,13 @@ CORES = {
     "cortex-m55": ("mps3-an547", ["-mfloat-abi=hard", "-mfpu=auto"], "0x10000000", "512K",
                    "0x30000000", "512K"),
 }
+
+
+def write_linker_script(out_dir: Path, core: str) -> Path:
+    """The QEMU self-test linker script for core's board, written into out_dir."""
+    _, _, flash, flash_len, ram, ram_len = CORES[core]
+    ld = out_dir / "link.ld"
+    ld.write_text((HERE / "qemu" / "link.ld.in").read_text().replace("@FLASH@", flash)
+                  .replace("@FLASH_LEN@", flash_len).replace("@RAM@", ram)
+                  .replace("@RAM_LEN@", ram_len))
+    return ld

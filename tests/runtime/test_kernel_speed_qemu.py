@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bnn_ctypes import RUNTIME_DIR
-from qemu_cores import CORES, HERE
+from qemu_cores import CORES, HERE, write_linker_script
 
 BINARY_MACS = 16 * 16 * 64 * 64 * 9
 TARGETS = {"cortex-m0plus": 1.8, "cortex-m4": 3.0, "cortex-m55": 6.0}
@@ -22,11 +22,8 @@ TARGETS = {"cortex-m0plus": 1.8, "cortex-m4": 3.0, "cortex-m55": 6.0}
 
 def measure(tmp_path: Path, core: str, opt: str = "-O2", with_ref: bool = False) -> dict:
     """Instruction counts of pack / conv / unpack (and the reference twins with with_ref)."""
-    machine, fpu, flash, flash_len, ram, ram_len = CORES[core]
-    ld = tmp_path / "link.ld"
-    ld.write_text((HERE / "qemu" / "link.ld.in").read_text().replace("@FLASH@", flash)
-                  .replace("@FLASH_LEN@", flash_len).replace("@RAM@", ram)
-                  .replace("@RAM_LEN@", ram_len))
+    machine, fpu = CORES[core][:2]
+    ld = write_linker_script(tmp_path, core)
     elf = tmp_path / "bench.elf"
     flags = [f"-mcpu={core}", "-mthumb", *fpu, opt, "-std=c99", "-I", str(RUNTIME_DIR)]
     if with_ref:

@@ -105,7 +105,7 @@ def test_dense_bin(runtime, k, n_out, extra_words, seed):
 
 
 @SETTINGS
-@given(st.sampled_from(CHANNELS + [200]), st.sampled_from(CHANNELS), seeds)
+@given(st.sampled_from(CHANNELS + [127, 128, 129, 200, 784]), st.sampled_from(CHANNELS), seeds)
 def test_dense_real(runtime, n_in, n_out, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(n_in).astype(np.float32)

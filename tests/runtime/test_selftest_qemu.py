@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from bnn_ctypes import RUNTIME_DIR
 
-from qemu_cores import CORES, HERE
+from qemu_cores import CORES, HERE, write_linker_script
 
 
 @pytest.mark.parametrize("opt", ["-O2", "-O3"])
@@ -20,11 +19,8 @@ from qemu_cores import CORES, HERE
 def test_selftest_on_emulated_core(tmp_path, core, opt):
     if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:
         pytest.skip("arm-none-eabi-gcc or qemu-system-arm not found")
-    machine, fpu, flash, flash_len, ram, ram_len = CORES[core]
-    ld = tmp_path / "link.ld"
-    ld.write_text((HERE / "qemu" / "link.ld.in").read_text().replace("@FLASH@", flash)
-                  .replace("@FLASH_LEN@", flash_len).replace("@RAM@", ram)
-                  .replace("@RAM_LEN@", ram_len))
+    machine, fpu = CORES[core][:2]
+    ld = write_linker_script(tmp_path, core)
     elf = tmp_path / "selftest.elf"
     flags = [f"-mcpu={core}", "-mthumb", *fpu, opt]
     strict = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
@@ -57,11 +53,8 @@ def test_selftest_with_clang_built_runtime(tmp_path, core):
     for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "clang"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not found")
-    machine, fpu, flash, flash_len, ram, ram_len = CORES[core]
-    ld = tmp_path / "link.ld"
-    ld.write_text((HERE / "qemu" / "link.ld.in").read_text().replace("@FLASH@", flash)
-                  .replace("@FLASH_LEN@", flash_len).replace("@RAM@", ram)
-                  .replace("@RAM_LEN@", ram_len))
+    machine, fpu = CORES[core][:2]
+    ld = write_linker_script(tmp_path, core)
     float_abi = [f for f in fpu if f.startswith("-mfloat-abi")]
     objs = []
     for src in sorted(RUNTIME_DIR.glob("*.c")):
