@@ -70,6 +70,13 @@ def format_inspect(graph: ir.Graph) -> str:
     lines.append(f"totals: {sum(r.binary_macs for r in rows):,} binary MACs, {sum(r.real_macs for r in rows):,} "
                  f"real MACs; model constants (flash) {flash:,} B; arena (RAM) {graph.arena_bytes:,} B; "
                  f"input {graph.tensors[graph.input].size} floats, output {graph.tensors[graph.output].size} floats")
+    thresholds = [layer.out for layer in graph.nodes if isinstance(getattr(layer, "out", None), ir.Threshold)]
+    if thresholds:
+        total = sum(t.values.size for t in thresholds)
+        lines.append(f"thresholds: {total} channels checked against onnxruntime's float32 evaluation; "
+                     f"{sum(t.adjusted for t in thresholds)} differ from the analytic ceil/floor formula and "
+                     f"use the checked value; {sum(int(t.flipped.sum()) for t in thresholds)} have a negative "
+                     f"BN scale (weights flipped); {sum(int(t.constant.sum()) for t in thresholds)} are constant")
     for note in graph.notes:
         lines.append(f"warning: {note}")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ Passes are plain functions Graph -> Graph (see bnncc/passes/).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -311,14 +311,5 @@ class Graph:
     arena_bytes: int = 0
     notes: list[str] = field(default_factory=list)  # warnings for `inspect`
 
-    def producer(self, tensor: str) -> Node | None:
-        for node in self.nodes:
-            if tensor in node.outputs:
-                return node
-        return None
-
     def consumers(self, tensor: str) -> list[Node]:
         return [n for n in self.nodes if tensor in n.inputs]
-
-    def with_nodes(self, nodes: list[Node], tensors: dict[str, Tensor] | None = None) -> Graph:
-        return replace(self, nodes=nodes, tensors=dict(tensors if tensors is not None else self.tensors))
