@@ -11,7 +11,7 @@ from bnncc.hostrun import build_host, run_host
 from bnncc.verify import Reference, compare, random_inputs
 
 
-def compile_and_run(model: onnx.ModelProto, inputs: np.ndarray | None = None, samples: int = 20, seed: int = 0,
+def compile_and_run(model: onnx.ModelProto, inputs: np.ndarray | None = None, samples: int = 300, seed: int = 0,
                     cflags=None):
     """Compile a model proto, run it natively, return (C outputs, bnncc-convention reference, zeros)."""
     with tempfile.TemporaryDirectory() as tmp:

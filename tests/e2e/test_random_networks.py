@@ -74,10 +74,10 @@ def dense_networks(draw):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(model=conv_networks())
 def test_random_conv_networks_match_onnxruntime(model):
-    assert_bit_exact(model, samples=12)
+    assert_bit_exact(model, samples=300)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model=dense_networks())
 def test_random_dense_networks_match_onnxruntime(model):
-    assert_bit_exact(model, samples=12)
+    assert_bit_exact(model, samples=300)
