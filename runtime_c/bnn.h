@@ -30,6 +30,19 @@
 
 #define BNN_WORDS(n) (((n) + 31) / 32)
 
+/* Compact kernels: a build that optimizes for size (-Os / -Oz, where GCC and clang define
+ * __OPTIMIZE_SIZE__) gets the smallest reasonable code instead of the fastest: one expansion
+ * of each unrolled block, no duplicate fast paths, one shared out-of-line popcount
+ * (bnn_popcount.c) instead of an inlined copy per caller. Results are the same bit for bit;
+ * only speed and flash differ. -DBNN_COMPACT=0 / =1 overrides the choice. */
+#ifndef BNN_COMPACT
+#if defined(__OPTIMIZE_SIZE__)
+#define BNN_COMPACT 1
+#else
+#define BNN_COMPACT 0
+#endif
+#endif
+
 /* Feature-map geometry. A vector of n elements is {1, 1, n}. */
 typedef struct {
     int32_t h, w, c;

@@ -114,7 +114,8 @@ static uint32_t conv_bin_pixel(const conv_bin_ctx *cx, int32_t oy, int32_t ox,
     for (b = 0; b < n; ++b, w += taps_words) {
         uint32_t pc;
         int32_t dot;
-        if (taps_words > BNN_GATHER_WORDS) {
+        if (BNN_COMPACT || taps_words > BNN_GATHER_WORDS) {
+            /* compact build: no gathering, the masked popcount is not even compiled in */
             pc = mismatches_direct(cx, &at, w);
         } else if (at.interior) {
             if (b == 0) {
@@ -394,6 +395,24 @@ static void add_lanes(const uint32x4_t *levels, uint32_t *count)
     }
 }
 
+#elif BNN_COMPACT
+/* Scalar, compact build: one block of 8 in a loop over the word; each eights carry ripples
+ * through eights and sixteens, the 32s carry into high[] in memory. */
+#define BNN_FULL_WORD(word, t)                                                               \
+    do {                                                                                     \
+        uint32_t fw_w = (word);                                                              \
+        const uint32_t *fw_t = (t), *fw_end = fw_t + 32;                                     \
+        for (; fw_t != fw_end; fw_t += 8, fw_w >>= 8) {                                      \
+            uint32_t fw_c, fw_next;                                                          \
+            BNN_SLICED_BLOCK8(fw_c, fw_t, fw_w, 0);                                          \
+            fw_next = eights & fw_c;                                                         \
+            eights ^= fw_c;                                                                  \
+            fw_c = fw_next;                                                                  \
+            fw_next = sixteens & fw_c;                                                       \
+            sixteens ^= fw_c;                                                                \
+            BNN_ADD_HIGH(high, fw_next);                                                     \
+        }                                                                                    \
+    } while (0)
 #else
 /* Scalar: 32 input bits as four blocks of 8, then eights / sixteens carry-save, and the
  * 32s carry into high[] in memory. */
@@ -438,8 +457,9 @@ BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx
     }
     for (ky = at->ky0; ky < at->ky1; ++ky) {
         const uint32_t *row = cx->in + (at->iy0 + ky * win->dil_h) * cx->in_d.w * words;
-        if (c_in % 32 == 0 && win->dil_w == 1) {
-            /* the valid taps of this row are contiguous words, in the input and in tw */
+        if (!BNN_COMPACT && c_in % 32 == 0 && win->dil_w == 1) {
+            /* the valid taps of this row are contiguous words, in the input and in tw (a
+             * second expansion of BNN_FULL_WORD: left out of the compact build) */
             const uint32_t *a = row + (at->ix0 + at->kx0) * words;
             const uint32_t *a_end = a + (at->kx1 - at->kx0) * words;
             const uint32_t *t = tw + (ky * win->k_w + at->kx0) * c_in;

@@ -15,6 +15,14 @@
  * windows use the tap-by-tap loop. A multiple of 4 (sum_pairs pads to whole groups). */
 #define BNN_REAL_PATCH_TAPS 256
 
+/* Whether a window of k taps goes through the gathered pairs. The compact build (BNN_COMPACT,
+ * bnn.h) keeps only the tap-by-tap loop: the pair code is then dead and compiled out. */
+#if BNN_COMPACT
+#define BNN_USE_PAIRS(k) 0
+#else
+#define BNN_USE_PAIRS(k) ((k) <= BNN_REAL_PATCH_TAPS)
+#endif
+
 static void gather_pairs(const float *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
                          int32_t ox, float *pairs)
 {
@@ -104,11 +112,11 @@ void bnn_conv2d_f32_thresh(const float *in, bnn_dims in_d, const uint32_t *weigh
         for (ox = 0; ox < out_d.w; ++ox) {
             uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
             uint32_t word = 0u;
-            if (k <= BNN_REAL_PATCH_TAPS) {
+            if (BNN_USE_PAIRS(k)) {
                 gather_pairs(in, in_d, win, oy, ox, pairs);
             }
             for (o = 0; o < out_d.c; ++o) {
-                float acc = k <= BNN_REAL_PATCH_TAPS
+                float acc = BNN_USE_PAIRS(k)
                                 ? sum_pairs(pairs, weights + o * w_words, k)
                                 : conv_real_acc(in, in_d, weights + o * w_words, win, oy, ox);
                 word |= (uint32_t)(acc >= thresh[o]) << (o & 31);
@@ -133,12 +141,12 @@ void bnn_conv2d_f32_f32(const float *in, bnn_dims in_d, const uint32_t *weights,
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             float *dst = out + oy * out_d.w + ox;
-            if (k <= BNN_REAL_PATCH_TAPS) {
+            if (BNN_USE_PAIRS(k)) {
                 gather_pairs(in, in_d, win, oy, ox, pairs);
             }
             for (o = 0; o < out_d.c; ++o) {
                 const uint32_t *w_o = weights + o * w_words;
-                float acc = k <= BNN_REAL_PATCH_TAPS
+                float acc = BNN_USE_PAIRS(k)
                                 ? sum_pairs(pairs, w_o, k)
                                 : conv_real_acc(in, in_d, w_o, win, oy, ox);
                 dst[o * plane] = scale[o] * acc + bias[o];

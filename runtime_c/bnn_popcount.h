@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "bnn.h"
+
 #if defined(__ARM_FEATURE_SIMD32) || defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 #define BNN_HAVE_USADA8 1
@@ -163,6 +165,14 @@ static inline uint32_t bnn_popcount_xor_mve(const uint32_t *a, const uint32_t *w
 }
 #endif
 
+/* popcount(a[i] ^ w[i]) summed over n words: a short loop (no Harley-Seal unrolling), defined
+ * once in bnn_popcount.c for every kernel file. The compact build (BNN_COMPACT) uses it as
+ * bnn_popcount_xor; it is exported in every build so that tests can reach it directly. */
+uint32_t bnn_popcount_xor_small(const uint32_t *a, const uint32_t *w, int32_t n);
+
+#if BNN_COMPACT
+#define bnn_popcount_xor(a, w, n) bnn_popcount_xor_small((a), (w), (n))
+#else
 /* popcount(a[i] ^ w[i]) summed over n words. */
 BNN_NO_SCHEDULE static inline uint32_t bnn_popcount_xor(const uint32_t *a, const uint32_t *w,
                                                         int32_t n)
@@ -183,6 +193,7 @@ BNN_NO_SCHEDULE static inline uint32_t bnn_popcount_xor(const uint32_t *a, const
 #endif
     return result;
 }
+#endif
 
 /* popcount((a[i] ^ w[i]) & m[i]) summed over n words: taps masked out by m do not count. */
 BNN_NO_SCHEDULE static inline uint32_t bnn_popcount_xor_masked(const uint32_t *a, const uint32_t *w,

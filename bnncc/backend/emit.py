@@ -35,6 +35,12 @@ KERNEL_FILES = {
     "bnn_softmax_f32": "bnn_softmax.c",
     "bnn_log_softmax_f32": "bnn_softmax.c",
 }
+# Runtime sources that kernel files call into: the shared out-of-line popcount of the compact
+# (-Os) build lives in bnn_popcount.c.
+RUNTIME_DEPENDENCIES = {
+    "bnn_conv_bin.c": ("bnn_popcount.c",),
+    "bnn_dense.c": ("bnn_popcount.c",),
+}
 # Headers that never go into generated output (test-only reference kernels).
 _PRIVATE_HEADERS = {"bnn_ref.h"}
 
@@ -62,6 +68,7 @@ def c_name(name: str) -> str:
 
 def runtime_files(graph: ir.Graph) -> list[str]:
     files = {KERNEL_FILES[layer.kernel] for layer in graph.nodes}
+    files |= {dep for f in files for dep in RUNTIME_DEPENDENCIES.get(f, ())}
     headers = {p.name for p in runtime_dir().glob("*.h")} - _PRIVATE_HEADERS
     return sorted(headers | files)
 

@@ -19,3 +19,12 @@ def runtime(tmp_path_factory) -> Runtime:
         pytest.skip("gcc not found")
     out_dir = tmp_path_factory.mktemp("bnn_runtime")
     return Runtime(build_library(out_dir))
+
+
+@pytest.fixture(scope="session")
+def runtime_compact(tmp_path_factory) -> Runtime:
+    """The runtime built at -Os: the compact kernels of BNN_COMPACT (see runtime_c/bnn.h)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not found")
+    out_dir = tmp_path_factory.mktemp("bnn_runtime_os")
+    return Runtime(build_library(out_dir, extra_flags=("-Os",)))

@@ -39,7 +39,7 @@ def _undefined_symbols(nm: str, obj: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
-@pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3"])
+@pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3", "-Os"])
 def test_host_compilers_accept_every_source(tmp_path, cc, opt):
     if shutil.which(cc) is None:
         pytest.skip(f"{cc} not found")
@@ -70,12 +70,13 @@ CLANG_TARGETS = {
 
 
 @pytest.mark.parametrize("core", sorted(CLANG_TARGETS))
-def test_clang_for_cortex_m(tmp_path, core):
+@pytest.mark.parametrize("opt", ["-O2", "-Oz"])
+def test_clang_for_cortex_m(tmp_path, core, opt):
     """clang can also target the cores (Helium included); its output must not call libgcc
     popcount or libm either."""
     if shutil.which("clang") is None or shutil.which("arm-none-eabi-nm") is None:
         pytest.skip("clang or arm-none-eabi-nm not found")
-    flags = [*CLANG_TARGETS[core], f"-mcpu={core}", "-O2", "-isystem",
+    flags = [*CLANG_TARGETS[core], f"-mcpu={core}", opt, "-isystem",
              "/usr/lib/arm-none-eabi/include"]
     for src in SOURCES:
         obj = tmp_path / (src.stem + ".o")

@@ -13,6 +13,13 @@ from bnn_cases import CHANNELS, geometries, random_signs, seeds, thresholds_near
 SETTINGS = settings(max_examples=60, deadline=None)
 
 
+@pytest.fixture(scope="module", params=["O2", "Os"])
+def runtime(request, runtime, runtime_compact):
+    """Every test here runs against the -O2 build (fast kernels) and the -Os build (the
+    compact kernels of BNN_COMPACT): both must equal the reference twins."""
+    return runtime if request.param == "O2" else runtime_compact
+
+
 def _assert_same_bits(a: np.ndarray, b: np.ndarray) -> None:
     """Bit-exact equality, NaN patterns included (floats compared as raw words)."""
     assert a.dtype == b.dtype and a.shape == b.shape
@@ -245,3 +252,20 @@ def test_conv_bin_extreme_thresholds(runtime, c_in):
     abits = model.pack_signs(random_signs(rng, c_in))
     _assert_same_bits(runtime.dense_bin(abits, c_in, wd, thresh=thresh),
                       runtime.dense_bin(abits, c_in, wd, thresh=thresh, ref=True))
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 31, 32, 33, 100, 1000])
+@pytest.mark.parametrize("fill", ["random", "all_differ"])
+def test_shared_small_popcount(runtime, n, fill):
+    """bnn_popcount_xor_small (bnn_popcount.c, the popcount of the compact build) is exported
+    in every build: checked directly, across its 16-word byte-lane flushes and at the largest
+    counts (every bit differing)."""
+    import ctypes
+    rng = np.random.default_rng(n)
+    a = rng.integers(0, 2**32, size=max(n, 1), dtype=np.uint32)
+    w = ~a if fill == "all_differ" else rng.integers(0, 2**32, size=max(n, 1), dtype=np.uint32)
+    fn = runtime.lib.bnn_popcount_xor_small
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32]
+    fn.restype = ctypes.c_uint32
+    expected = sum(bin(int(x)).count("1") for x in (a[:n] ^ w[:n]))
+    assert fn(a.ctypes.data, w.ctypes.data, n) == expected

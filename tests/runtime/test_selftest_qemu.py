@@ -14,7 +14,7 @@ from bnn_ctypes import RUNTIME_DIR
 from qemu_cores import CORES, HERE, write_linker_script
 
 
-@pytest.mark.parametrize("opt", ["-O2", "-O3"])
+@pytest.mark.parametrize("opt", ["-O2", "-O3", "-Os"])  # -Os: the compact kernels (BNN_COMPACT)
 @pytest.mark.parametrize("core", sorted(CORES))
 def test_selftest_on_emulated_core(tmp_path, core, opt):
     if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:

@@ -9,7 +9,7 @@ from bnncc.errors import BnnccError
 from bnncc.targets import get_target
 from bnncc.targets.bench import bench_model, format_bench
 from bnncc.targets.firmware import build_firmware
-from conftest import ARM_CORES, copy_model, needs_qemu
+from tests.targets.conftest import ARM_CORES, copy_model, needs_qemu
 
 pytestmark = [pytest.mark.qemu, needs_qemu]
 

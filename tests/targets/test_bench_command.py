@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bnncc.targets.bench import bench_command
-from conftest import copy_model, needs_qemu
+from tests.targets.conftest import copy_model, needs_qemu
 
 
 @dataclass

@@ -17,12 +17,12 @@ from bnncc.targets.firmware import ARM_GCC, ARM_LDFLAGS, QEMU, SMALL_RAM_BYTES
 from bnncc.targets.render import target_context, template_text, write_rendered
 from bnncc.targets.run import run_inputs
 from bnncc.targets.sizes import elf_sizes
-from conftest import ARM_CORES, needs_qemu
+from tests.targets.conftest import ARM_CORES, needs_qemu
 
 pytestmark = [pytest.mark.qemu, needs_qemu]
 
 KERNEL_MODEL_DIR = Path(__file__).parent / "kernel_model"
-RUNTIME_FILES = ("bnn.h", "bnn_popcount.h", "bnn_pack.c", "bnn_dense.c")
+RUNTIME_FILES = ("bnn.h", "bnn_popcount.h", "bnn_popcount.c", "bnn_pack.c", "bnn_dense.c")
 SELFTEST = Path(__file__).resolve().parents[1] / "runtime" / "c" / "kernel_selftest.c"
 
 # newlib's printf ends in _write(); send it to the semihosting console so the self-test's report

@@ -11,7 +11,7 @@ import pytest
 from bnncc.errors import BnnccError
 from bnncc.targets.project import write_project_files
 from bnncc.targets.run import run_inputs
-from conftest import dummy_reference, needs_qemu
+from tests.targets.conftest import dummy_reference, needs_qemu
 
 
 def _make(folder, *goals):

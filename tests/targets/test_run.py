@@ -7,7 +7,7 @@ import pytest
 
 from bnncc.errors import BnnccError
 from bnncc.targets.run import TargetRunError, run_inputs
-from conftest import ARM_CORES, copy_model, dummy_reference, needs_qemu
+from tests.targets.conftest import ARM_CORES, copy_model, dummy_reference, needs_qemu
 
 pytestmark = [pytest.mark.qemu, needs_qemu]
 
