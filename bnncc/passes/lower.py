@@ -54,11 +54,12 @@ class _Lowering:
         self.layers: list[ir.Layer] = []
         self.absorbed: set[int] = set()
         self.consumers = {name: graph.consumers(name) for name in graph.tensors}
+        self.notes: list[str] = list(graph.notes)  # the input graph is never mutated
 
     def run(self) -> ir.Graph:
         g = self.graph
         self.tensors[g.input] = g.tensors[g.input]
-        for index, node in enumerate(g.nodes):
+        for node in g.nodes:
             if id(node) in self.absorbed:
                 continue
             self._lower(node)
@@ -71,9 +72,8 @@ class _Lowering:
             self._add(real, self.tensors[output].shape, ir.Kind.REAL)
             self.layers.append(ir.Unpack(f"{output}:unpack", [output], [real], source=(), dims=(c, h, w)))
             output = real
-        notes = list(g.notes)
         return ir.Graph(tensors=self.tensors, nodes=self.layers, input=g.input, output=output,
-                        model_name=g.model_name, notes=notes)
+                        model_name=g.model_name, notes=self.notes)
 
     # -------------------------------------------------------------------------------- helpers
     def _storage(self, name: str) -> str:
@@ -178,7 +178,7 @@ class _Lowering:
             else:
                 out = float_thresholds(steps, c_out, chain.binarize.strict, linear.name)
             if chain.binarize.onnx_op == "Sign" and out.zero_channels:
-                self.graph.notes.append(
+                self.notes.append(
                     f"{chain.binarize.name}: Sign meets an exact 0 on {out.zero_channels} channel(s) for reachable "
                     "accumulator values; ONNX gives 0 there, bnncc +1 (verify reports these separately)")
             signs = np.where(out.flipped.reshape((-1,) + (1,) * (signs.ndim - 1)), ~signs, signs)
@@ -259,7 +259,7 @@ class _Lowering:
                              node.name, node.onnx_op)
         c, h, w = self._dims(x)
         if node.onnx_op == "Sign":
-            self.graph.notes.append(f"{node.name}: ONNX Sign on a real tensor gives 0 for an exact 0; bnncc gives +1 "
+            self.notes.append(f"{node.name}: ONNX Sign on a real tensor gives 0 for an exact 0; bnncc gives +1 "
                                     "(verify reports such inputs separately)")
         self._add(node.outputs[0], self.graph.tensors[node.outputs[0]].shape, ir.Kind.BITS)
         self.layers.append(ir.Pack(node.name, [x], list(node.outputs), source=(node.name,), dims=(c, h, w)))
