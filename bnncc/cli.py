@@ -90,12 +90,7 @@ def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target
     """Run the generated C on TARGET and compare it with onnxruntime."""
     from .verify import load_inputs, verify_model
 
-    data = None
-    if inputs is not None:
-        from .compiler import lower_model
-
-        graph = lower_model(model)
-        data = load_inputs(inputs, graph.tensors[graph.input].size)
+    data = load_inputs(inputs) if inputs is not None else None
     report = verify_model(model, inputs=data, samples=samples, target=target, seed=seed)
     click.echo(report.summary())
     if not report.ok:

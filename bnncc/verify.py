@@ -73,15 +73,16 @@ def random_inputs(input_size: int, count: int, seed: int = 0) -> np.ndarray:
     return (rng.integers(-64, 65, size=(count, input_size)) / 16.0).astype(np.float32)
 
 
-def load_inputs(path: Path, input_size: int) -> np.ndarray:
+def load_inputs(path: Path) -> np.ndarray:
+    """A .npy of inputs; verify_model reshapes it to (N, input size)."""
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as exc:
         raise BnnccError(f"cannot read inputs '{path}': {exc}") from None
-    data = np.asarray(data, np.float32)
-    if data.size % input_size:
-        raise BnnccError(f"inputs '{path}' hold {data.size} values, not a multiple of the input size {input_size}")
-    return data.reshape(-1, input_size)
+    try:
+        return np.asarray(data, np.float32)
+    except (TypeError, ValueError) as exc:
+        raise BnnccError(f"inputs '{path}' are not numbers: {exc}") from None
 
 
 class Reference:
@@ -174,7 +175,11 @@ def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, sampl
         compiled = compile_model(model_path, Path(tmp) / "model", name="model")
         if inputs is None:
             inputs = random_inputs(compiled.input_size, samples, seed)
-        inputs = np.asarray(inputs, np.float32).reshape(-1, compiled.input_size)
+        inputs = np.asarray(inputs, np.float32)
+        if inputs.size == 0 or inputs.size % compiled.input_size:
+            raise BnnccError(f"the inputs hold {inputs.size} values, not a multiple of the input size "
+                             f"{compiled.input_size}")
+        inputs = inputs.reshape(-1, compiled.input_size)
         c_out = run_compiled(Path(tmp) / "model", compiled.name, target, inputs, compiled.output_size)
     original, convention, zeros = Reference(model_path).run(inputs)
     close, max_diff, worst, argmax = compare(c_out, convention)
