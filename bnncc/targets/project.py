@@ -8,7 +8,12 @@ from pathlib import Path
 
 from bnncc.errors import BnnccError
 from bnncc.targets.render import PROJECT_C_FILES, target_context, template_text, write_rendered
-from bnncc.targets.targets import get_target
+from bnncc.targets.model_header import read_model_header
+from bnncc.targets.targets import Machine, get_target
+
+SMALL_RAM_BYTES = 64 * 1024
+# .data/.bss of the runtime, main.c and newlib beside the model's arena and I/O buffers.
+STATIC_DATA_MARGIN = 1024
 
 BOARDS = ("qemu", "generic")
 
@@ -28,6 +33,8 @@ def write_project_files(out_dir: Path, name: str, target: str, board: str = "qem
     if machine is not None and board == "generic":
         machine = replace(machine, needs_stack_guard=False)  # QEMU's memory map quirk only
     context = {**target_context(name, tgt, machine), "board": board}
+    if machine is not None:
+        context["stack_bytes"] = _project_stack(out_dir, name, machine)
     written = [
         write_rendered(out_dir / "main.c", "board_main.c.j2", **context),
         write_rendered(out_dir / "CMakeLists.txt", "CMakeLists.txt.j2", **context),
@@ -46,3 +53,14 @@ def write_project_files(out_dir: Path, name: str, target: str, board: str = "qem
     # harness builds (firmware.model_sources) must recognise every C file written here
     assert {p.name for p in written if p.suffix == ".c"} <= PROJECT_C_FILES
     return written
+
+
+def _project_stack(out_dir: Path, name: str, machine: Machine) -> int:
+    """On a small machine (the micro:bit's 16 KiB) the stack gets all RAM the model leaves free: the
+    bit-sliced conv keeps a window of weights on the stack. Large machines keep their fixed reserve."""
+    if machine.ram_bytes > SMALL_RAM_BYTES or not (out_dir / f"{name}.h").exists():
+        return machine.stack_bytes
+    header = read_model_header(out_dir, name)
+    used = header.arena_bytes + 4 * (header.input_size + header.output_size) + STATIC_DATA_MARGIN
+    free = machine.ram_bytes - used
+    return max(machine.stack_bytes, free - free % 8)

@@ -30,7 +30,11 @@ def test_makefile_builds_and_runs(dummy_model, target):
     run = _make(dummy_model, "run")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "class " in run.stdout + run.stderr
-    assert "cycles " in run.stdout + run.stderr
+    # QEMU has no DWT cycle counter: main.c falls back to SysTick, which -icount turns into instructions.
+    import re
+
+    cost = re.search(r"instructions (\d+)", run.stdout + run.stderr)
+    assert cost and int(cost.group(1)) > 0, run.stdout + run.stderr
 
 
 @pytest.mark.qemu
