@@ -26,6 +26,11 @@ def words(n: int) -> int:
     return (n + 31) // 32
 
 
+# Largest conv window (k_h * k_w * C_in bits) of the bit-sliced runtime conv: BNN_SLICED_MAX_BITS
+# in runtime_c/bnn.h (the generated C checks that a build does not lower it below what it uses).
+SLICED_MAX_BITS = 640
+
+
 @dataclass(frozen=True)
 class Tensor:
     """A tensor without its batch dimension: (C, H, W) for feature maps, (N,) for vectors."""
@@ -242,7 +247,20 @@ class ConvLayer(Layer):
         return oh * ow * c_out * self.in_dims[0] * self.window.k_h * self.window.k_w
 
     @property
+    def window_bits(self) -> int:
+        """Input elements of one window: k_h * k_w * C_in."""
+        return self.window.k_h * self.window.k_w * self.in_dims[0]
+
+    @property
+    def sliced(self) -> bool:
+        """Runs the bit-sliced conv from weights transposed at compile time."""
+        return (self.binary_input and isinstance(self.out, Threshold)
+                and self.window_bits <= SLICED_MAX_BITS)
+
+    @property
     def kernel(self) -> str:
+        if self.sliced:
+            return "bnn_conv2d_bin_thresh_sliced"
         src = "bin" if self.binary_input else "f32"
         dst = "thresh" if isinstance(self.out, Threshold) else "f32"
         return f"bnn_conv2d_{src}_{dst}"

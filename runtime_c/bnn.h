@@ -9,6 +9,9 @@
  *  - REAL feature maps are float32 CHW (ONNX layout, batch 1).
  *  - Packed binary weights of a conv on BITS input: per output channel, [k_h][k_w][BNN_WORDS(c_in)]
  *    words (same layout as one pixel neighbourhood of the input).
+ *  - Transposed weights (bnn_conv2d_bin_thresh_sliced): per group of 32 output channels,
+ *    k_h*k_w*c_in words, word (ky * k_w + kx) * c_in + ci holding in bit i the weight bit of
+ *    output channel g*32 + i at that tap and input channel (bits of missing channels 0).
  *  - Packed binary weights of a dense on BITS input: per output channel, n_words words, laid out
  *    exactly as the input vector (the compiler permutes them to the producer's HWC layout).
  *  - Packed binary weights of a conv / dense on REAL input: per output channel,
@@ -41,6 +44,13 @@
 #else
 #define BNN_COMPACT 0
 #endif
+#endif
+
+/* Largest window (k_h * k_w * c_in input bits, 32..2047) of the bit-sliced conv: the stack
+ * buffer of bnn_conv2d_bin_thresh (BNN_SLICED_MAX_BITS words), and the limit of
+ * bnn_conv2d_bin_thresh_sliced. Generated models check it (#error) when they use the latter. */
+#ifndef BNN_SLICED_MAX_BITS
+#define BNN_SLICED_MAX_BITS 640
 #endif
 
 /* Feature-map geometry. A vector of n elements is {1, 1, n}. */
@@ -76,6 +86,11 @@ void bnn_unpack_bits_chw_f32(const uint32_t *in, bnn_dims d, float *out);
 void bnn_conv2d_bin_thresh(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
                            const int32_t *thresh, const bnn_window *win, uint32_t *out,
                            bnn_dims out_d);
+/* Same result from transposed weights tw (layout above; no per-call transpose, no stack
+ * buffer). Needs k_h * k_w * c_in <= BNN_SLICED_MAX_BITS. */
+void bnn_conv2d_bin_thresh_sliced(const uint32_t *in, bnn_dims in_d, const uint32_t *tw,
+                                  const int32_t *thresh, const bnn_window *win, uint32_t *out,
+                                  bnn_dims out_d);
 void bnn_conv2d_bin_f32(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
                         const float *scale, const float *bias, const bnn_window *win, float *out,
                         bnn_dims out_d);

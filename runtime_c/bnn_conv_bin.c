@@ -2,9 +2,10 @@
  * bnn_conv_bin.c - XNOR-popcount convolution of a BITS input with binary weights.
  *
  * Two paths:
- *  - bit-sliced (bnn_conv2d_bin_thresh, windows up to BNN_SLICED_MAX_BITS input bits): 32
- *    output channels are counted at once in carry-save form and thresholded by a bit-sliced
- *    compare; see the section "bit-sliced path" below. This is the fast path on Cortex-M.
+ *  - bit-sliced (bnn_conv2d_bin_thresh_sliced, and bnn_conv2d_bin_thresh for windows up to
+ *    BNN_SLICED_MAX_BITS input bits): 32 output channels are counted at once in carry-save
+ *    form and thresholded by a bit-sliced compare; see the section "bit-sliced path" below.
+ *    This is the fast path on Cortex-M.
  *  - per channel (float outputs, larger windows): the window's input words are gathered once
  *    per pixel into a contiguous vector laid out like one channel's weights
  *    ([k_h][k_w][words]); each output channel is then one Harley-Seal popcount over it. Border
@@ -141,19 +142,15 @@ static uint32_t conv_bin_pixel(const conv_bin_ctx *cx, int32_t oy, int32_t ox,
 /* ---- bit-sliced path (thresholded output) -------------------------------------------
  * Cortex-M has no popcount, so counting mismatches per output channel and comparing each
  * count is expensive. Here 32 output channels are counted at once instead: the weights of a
- * channel group are transposed once per call, so that word tw[j] holds input bit j's weight
- * for all 32 channels. For every input bit the activation bit is broadcast to a word and
+ * channel group are transposed, so that word tw[j] holds input bit j's weight for all 32
+ * channels. The compiler emits them transposed (bnn_conv2d_bin_thresh_sliced reads them from
+ * flash); bnn_conv2d_bin_thresh transposes once per call into a stack buffer and runs the
+ * same code. For every input bit the activation bit is broadcast to a word and
  * XORed with tw[j], giving one mismatch bit per channel; these words are summed lane-wise by
  * carry-save adders into a bit-sliced counter (ones, twos, fours, high[]). The threshold test
  * is a bit-sliced compare, so the 32 output bits come out already packed. */
 
-#ifndef BNN_SLICED_MAX_BITS
-/* Transposed weights kept on the stack: one word per input bit of the window (2.5 KiB; the
- * whole thresholded conv then needs ~3.3 KiB of stack, ~4.3 KiB on Helium). Windows with
- * more input bits (k_h * k_w * c_in) use the per-channel path. Build with a smaller value
- * (>= 32) to save stack. */
-#define BNN_SLICED_MAX_BITS 640
-#endif
+/* BNN_SLICED_MAX_BITS (bnn.h): the largest window of the bit-sliced path. */
 #if BNN_SLICED_MAX_BITS < 32 || BNN_SLICED_MAX_BITS > 2047
 #error "BNN_SLICED_MAX_BITS must lie in [32, 2047] (the bit-sliced counter has 11 levels)"
 #endif
@@ -174,7 +171,8 @@ static void transpose32(uint32_t *m)
     }
 }
 
-/* tw[t * c_in + ci] bit b = weight bit of channel b (of n <= 32) at tap t, input channel ci. */
+/* tw[t * c_in + ci] bit b = weight bit of channel b (of n <= 32) at tap t, input channel ci:
+ * the layout bnncc emits for bnn_conv2d_bin_thresh_sliced (bnncc/passes/pack.py). */
 static void transpose_weights(const conv_bin_ctx *cx, const uint32_t *w, int32_t n, uint32_t *tw)
 {
     int32_t taps = cx->win->k_h * cx->win->k_w, c_in = cx->in_d.c, t, q, b;
@@ -186,14 +184,6 @@ static void transpose_weights(const conv_bin_ctx *cx, const uint32_t *w, int32_t
                 block[b] = b < n ? w[b * cx->taps_words + t * cx->words + q] : 0u;
             }
             transpose32(block);
-#if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
-            if (bits == 32) { /* the lane order of the Helium loop, see BNN_VMISMATCH */
-                for (b = 0; b < 32; ++b) {
-                    tw[t * c_in + q * 32 + 4 * (b % 8) + b / 8] = block[b];
-                }
-                continue;
-            }
-#endif
             for (b = 0; b < bits; ++b) {
                 tw[t * c_in + q * 32 + b] = block[b];
             }
@@ -278,9 +268,9 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
     } while (0)
 
 #if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
-/* Helium (M55/M85): lane l of a vector takes byte l of the activation word, so each step
- * handles four input bits with one vector load of tw and three vector ops (4 x 32 binary
- * MACs). Each lane keeps its own bit-sliced counter (it sees at most BNN_SLICED_MAX_BITS / 4
+/* Helium (M55/M85): lane l of a vector takes bits l, l + 4, ... of the activation word, so
+ * each step handles four input bits with one vector load of tw and three vector ops (4 x 32
+ * binary MACs). Each lane keeps its own bit-sliced counter (it sees at most BNN_SLICED_MAX_BITS / 4
  * bits); the lanes are summed into the scalar counter once per pixel. */
 #include <arm_mve.h>
 #define BNN_MVE_HIGH 6 /* lane levels above the twos: lane counts up to 255 */
@@ -296,15 +286,15 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
         (sum) = veorq_u32(vc_u, vc_c);                                                       \
     } while (0)
 
-/* Lane l takes byte l of the activation word: step k handles bits 8l + k. tw stores each
- * full 32-bit block permuted to match (tw[4k + l] = weights of bit 8l + k, see
- * transpose_weights). v holds bit 8l + 7 of the word at bit 31 of lane l; shifting it left by
- * 7 - k brings bit 8l + k there, and an arithmetic shift broadcasts it. */
+/* Step k handles bits 4k + l in lane l, so one vector load of tw[4k .. 4k + 3] matches the
+ * plain transposed order (the same tw as the scalar loop). v holds bit 28 + l of the word at
+ * bit 31 of lane l; shifting it left by 28 - 4k brings bit 4k + l there, and an arithmetic
+ * shift broadcasts it. */
 #define BNN_VMISMATCH(t, v, k)                                                               \
     veorq_u32(vldrwq_u32((t) + 4 * (k)),                                                     \
               vreinterpretq_u32_s32(vshrq_n_s32(                                             \
-                  vreinterpretq_s32_u32((k) == 7 ? (v)                                       \
-                                                 : vshlq_n_u32((v), (k) == 7 ? 1 : 7 - (k))), \
+                  vreinterpretq_s32_u32(                                                     \
+                      (k) == 7 ? (v) : vshlq_n_u32((v), (k) == 7 ? 4 : 28 - 4 * (k))),      \
                   31)))
 
 /* Half a word (4 vectors, 16 input bits) into ones and twos; the fours carry is kept for
@@ -430,7 +420,7 @@ static void add_lanes(const uint32x4_t *levels, uint32_t *count)
     } while (0)
 #endif
 
-/* Output bits of the channel group at one pixel; tw from transpose_weights. The scalar
+/* Output bits of the channel group at one pixel; tw: the group's transposed weights. The scalar
  * counter is ones..sixteens in registers and high[] (32s and up) in memory.
  * BNN_NO_SCHEDULE, BNN_NOINLINE: see bnn_popcount.h (hoisted loads, spills). */
 BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx,
@@ -445,7 +435,7 @@ BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx
     uint32_t high[BNN_SLICE_HIGH];
     uint32_t count[BNN_SLICE_LEVELS];
 #if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
-    static const int32_t lane_shift_init[4] = {24, 16, 8, 0};
+    static const int32_t lane_shift_init[4] = {3, 2, 1, 0}; /* bit 28 + l to bit 31 */
     const int32x4_t lane_shift = vldrwq_s32(lane_shift_init);
     uint32x4_t v_ones = vdupq_n_u32(0u), v_twos = v_ones;
     uint32x4_t v_high[2 + BNN_MVE_HIGH];
@@ -524,41 +514,56 @@ BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx
 
 #define BNN_LIMIT_CACHE 4 /* distinct K_valid values kept per group (interior + borders) */
 
-/* The whole thresholded conv through the sliced path; returns 0 if it does not apply. */
+/* One group of n <= 32 output channels over all pixels: tw holds the group's transposed
+ * weights, thresh its thresholds, out its first output word. BNN_NOINLINE: one copy for both
+ * kernels, and the stack buffer of bnn_conv2d_bin_thresh stays out of the sliced kernel. */
+BNN_NOINLINE static void sliced_group(const conv_bin_ctx *cx, const uint32_t *tw,
+                                      const int32_t *thresh, int32_t n, uint32_t *out,
+                                      bnn_dims out_d)
+{
+    sliced_limit cache[BNN_LIMIT_CACHE];
+    uint32_t valid_channels = 0xffffffffu >> (32 - n);
+    int32_t out_words = BNN_WORDS(out_d.c), oy, ox, i, n_cached = 0;
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox, out += out_words) {
+            window_at at = locate(cx, oy, ox);
+            const sliced_limit *lim = NULL;
+            for (i = 0; i < n_cached; ++i) {
+                if (cache[i].k_valid == at.k_valid) {
+                    lim = &cache[i];
+                    break;
+                }
+            }
+            if (lim == NULL) {
+                i = n_cached < BNN_LIMIT_CACHE ? n_cached++ : BNN_LIMIT_CACHE - 1;
+                make_limit(at.k_valid, thresh, n, &cache[i]);
+                lim = &cache[i];
+            }
+            *out = sliced_pixel(cx, &at, tw, lim, valid_channels);
+        }
+    }
+}
+
+/* Channels in group g (32 but for the last group). */
+static int32_t group_channels(bnn_dims out_d, int32_t g)
+{
+    return out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
+}
+
+/* The whole thresholded conv through the sliced path, transposing each group's weights into
+ * a stack buffer; returns 0 if the window is too large for it. */
 static int conv_sliced(const conv_bin_ctx *cx, const uint32_t *weights, const int32_t *thresh,
                        uint32_t *out, bnn_dims out_d)
 {
     uint32_t tw[BNN_SLICED_MAX_BITS];
-    sliced_limit cache[BNN_LIMIT_CACHE];
-    int32_t taps = cx->win->k_h * cx->win->k_w;
-    int32_t out_words = BNN_WORDS(out_d.c), g, oy, ox, i, n_cached;
-    if (taps * cx->in_d.c > BNN_SLICED_MAX_BITS) {
+    int32_t g;
+    if (cx->win->k_h * cx->win->k_w * cx->in_d.c > BNN_SLICED_MAX_BITS) {
         return 0;
     }
-    for (g = 0; g < out_words; ++g) {
-        int32_t n = out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
-        uint32_t valid_channels = 0xffffffffu >> (32 - n);
+    for (g = 0; g * 32 < out_d.c; ++g) {
+        int32_t n = group_channels(out_d, g);
         transpose_weights(cx, weights + g * 32 * cx->taps_words, n, tw);
-        n_cached = 0;
-        for (oy = 0; oy < out_d.h; ++oy) {
-            for (ox = 0; ox < out_d.w; ++ox) {
-                window_at at = locate(cx, oy, ox);
-                const sliced_limit *lim = NULL;
-                for (i = 0; i < n_cached; ++i) {
-                    if (cache[i].k_valid == at.k_valid) {
-                        lim = &cache[i];
-                        break;
-                    }
-                }
-                if (lim == NULL) {
-                    i = n_cached < BNN_LIMIT_CACHE ? n_cached++ : BNN_LIMIT_CACHE - 1;
-                    make_limit(at.k_valid, thresh + g * 32, n, &cache[i]);
-                    lim = &cache[i];
-                }
-                out[(oy * out_d.w + ox) * out_words + g] =
-                    sliced_pixel(cx, &at, tw, lim, valid_channels);
-            }
-        }
+        sliced_group(cx, tw, thresh + g * 32, n, out + g, out_d);
     }
     return 1;
 }
@@ -587,11 +592,23 @@ void bnn_conv2d_bin_thresh(const uint32_t *in, bnn_dims in_d, const uint32_t *we
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             for (g = 0; g < out_words; ++g) {
-                int32_t n = out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
+                int32_t n = group_channels(out_d, g);
                 *out++ = conv_bin_pixel(&cx, oy, ox, weights + g * 32 * cx.taps_words, n,
                                         thresh + g * 32, NULL);
             }
         }
+    }
+}
+
+void bnn_conv2d_bin_thresh_sliced(const uint32_t *in, bnn_dims in_d, const uint32_t *tw,
+                                  const int32_t *thresh, const bnn_window *win, uint32_t *out,
+                                  bnn_dims out_d)
+{
+    conv_bin_ctx cx = make_ctx(in, in_d, win);
+    int32_t bits = win->k_h * win->k_w * in_d.c, g;
+    for (g = 0; g * 32 < out_d.c; ++g) {
+        sliced_group(&cx, tw + g * bits, thresh + g * 32, group_channels(out_d, g), out + g,
+                     out_d);
     }
 }
 
@@ -606,7 +623,7 @@ void bnn_conv2d_bin_f32(const uint32_t *in, bnn_dims in_d, const uint32_t *weigh
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             for (g = 0; g * 32 < out_d.c; ++g) {
-                int32_t n = out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
+                int32_t n = group_channels(out_d, g);
                 (void)conv_bin_pixel(&cx, oy, ox, weights + g * 32 * cx.taps_words, n, NULL,
                                      acc);
                 for (b = 0; b < n; ++b) {

@@ -113,6 +113,51 @@ void bnn_conv2d_bin_thresh_ref(const uint32_t *in, bnn_dims in_d, const uint32_t
     }
 }
 
+/* Weight bit of output channel o at tap t, input channel ci, in the transposed layout. */
+static int ref_tw_bit(const uint32_t *tw, int32_t taps, int32_t c_in, int32_t o, int32_t t,
+                      int32_t ci)
+{
+    return (int)((tw[(o / 32) * taps * c_in + t * c_in + ci] >> (o % 32)) & 1u);
+}
+
+void bnn_conv2d_bin_thresh_sliced_ref(const uint32_t *in, bnn_dims in_d, const uint32_t *tw,
+                                      const int32_t *thresh, const bnn_window *win,
+                                      uint32_t *out, bnn_dims out_d)
+{
+    int32_t taps = win->k_h * win->k_w, words = BNN_WORDS(in_d.c);
+    int32_t out_words = BNN_WORDS(out_d.c);
+    int32_t oy, ox, o, ky, kx, ci;
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox) {
+            uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
+            for (o = 0; o < out_words; ++o) {
+                pix[o] = 0u;
+            }
+            for (o = 0; o < out_d.c; ++o) {
+                int32_t k_valid = 0, mismatches = 0;
+                for (ky = 0; ky < win->k_h; ++ky) {
+                    int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+                    for (kx = 0; kx < win->k_w; ++kx) {
+                        int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+                        if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                            continue; /* zero padding */
+                        }
+                        k_valid += in_d.c;
+                        for (ci = 0; ci < in_d.c; ++ci) {
+                            int a = ref_bit(in + (iy * in_d.w + ix) * words, ci);
+                            int w = ref_tw_bit(tw, taps, in_d.c, o, ky * win->k_w + kx, ci);
+                            mismatches += a != w;
+                        }
+                    }
+                }
+                if (k_valid - 2 * mismatches >= thresh[o]) {
+                    ref_set_bit(pix, o);
+                }
+            }
+        }
+    }
+}
+
 void bnn_conv2d_bin_f32_ref(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
                             const float *scale, const float *bias, const bnn_window *win,
                             float *out, bnn_dims out_d)

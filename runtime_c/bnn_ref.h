@@ -15,6 +15,9 @@ void bnn_unpack_bits_chw_f32_ref(const uint32_t *in, bnn_dims d, float *out);
 void bnn_conv2d_bin_thresh_ref(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
                                const int32_t *thresh, const bnn_window *win, uint32_t *out,
                                bnn_dims out_d);
+void bnn_conv2d_bin_thresh_sliced_ref(const uint32_t *in, bnn_dims in_d, const uint32_t *tw,
+                                      const int32_t *thresh, const bnn_window *win,
+                                      uint32_t *out, bnn_dims out_d);
 void bnn_conv2d_bin_f32_ref(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
                             const float *scale, const float *bias, const bnn_window *win,
                             float *out, bnn_dims out_d);

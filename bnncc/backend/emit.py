@@ -23,6 +23,7 @@ KERNEL_FILES = {
     "bnn_pack_chw_f32": "bnn_pack.c",
     "bnn_unpack_bits_chw_f32": "bnn_pack.c",
     "bnn_conv2d_bin_thresh": "bnn_conv_bin.c",
+    "bnn_conv2d_bin_thresh_sliced": "bnn_conv_bin.c",
     "bnn_conv2d_bin_f32": "bnn_conv_bin.c",
     "bnn_conv2d_f32_thresh": "bnn_conv_real.c",
     "bnn_conv2d_f32_f32": "bnn_conv_real.c",
@@ -151,6 +152,11 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
     elif isinstance(layer, ir.ConvLayer):
         din, dout = dims("in", layer.in_dims), dims("out", layer.out_dims)
         win = window(layer.window)
+        if layer.sliced:  # weights already transposed by the lowering (pack.transpose_conv_weights)
+            # a build with a smaller BNN_SLICED_MAX_BITS could not run this window
+            decls.append(f"#if BNN_SLICED_MAX_BITS < {layer.window_bits}\n"
+                         f"#error \"{prefix}: needs BNN_SLICED_MAX_BITS >= {layer.window_bits}\"\n"
+                         f"#endif")
         w = array("weights", "uint32_t", [f"0x{int(v):08x}u" for v in layer.packed.reshape(-1)])
         extra = ", ".join(outputs(layer.out))
         call = f"{layer.kernel}({ptr(x)}, {din}, {w}, {extra}, {win}, {ptr(y)}, {dout});"

@@ -20,7 +20,7 @@ from .. import ir
 from ..errors import BnnccError
 from .binary_weights import describe_non_binary, split_binary
 from .chain import compose_affine
-from .pack import pack_conv_bits_input, pack_dense_bits_input, pack_rows
+from .pack import pack_conv_bits_input, pack_dense_bits_input, pack_rows, transpose_conv_weights
 from .thresholds import affine_output, float_thresholds, integer_thresholds
 
 
@@ -225,9 +225,13 @@ class _Lowering:
             raise BnnccError(f"input has {c_in} channels, weights expect {conv.weight.shape[1]}", conv.name, "Conv")
         oh, ow = conv.window.out_hw(h, w)
         packed = pack_conv_bits_input(signs) if binary_input else pack_rows(signs.reshape(signs.shape[0], -1))
-        return ir.ConvLayer(conv.name, [x], [out_name], source=sources, in_dims=(c_in, h, w),
-                            out_dims=(conv.weight.shape[0], oh, ow), window=conv.window,
-                            binary_input=binary_input, packed=packed, out=out)
+        layer = ir.ConvLayer(conv.name, [x], [out_name], source=sources, in_dims=(c_in, h, w),
+                             out_dims=(conv.weight.shape[0], oh, ow), window=conv.window,
+                             binary_input=binary_input, packed=packed, out=out)
+        if layer.sliced:
+            # the bit-sliced kernel reads 32 output channels per word: transposed once, here
+            layer.packed = transpose_conv_weights(packed, c_in)
+        return layer
 
     def _dense_layer(self, dense: ir.Dense, x, out_name, signs, out, binary_input, sources) -> ir.DenseLayer:
         c, h, w = self._dims(x)

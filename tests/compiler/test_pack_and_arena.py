@@ -70,15 +70,22 @@ def test_arena_never_overlaps_live_tensors(tmp_path):
 
 
 def test_binary_weights_cost_one_bit_plus_four_bytes_per_channel(tmp_path):
+    from bnncc.compiler import compile_model
     from bnncc.inspect import layer_rows
 
     onnx.save(cnn(seed=4), tmp_path / "m.onnx")
-    graph = lower_model(tmp_path / "m.onnx")
+    graph = compile_model(tmp_path / "m.onnx", tmp_path / "out", name="net").graph
+    source = (tmp_path / "out" / "net.c").read_text()
     for row, layer in zip(layer_rows(graph), graph.nodes):
         if isinstance(layer, ir.ConvLayer) and layer.binary_input and isinstance(layer.out, ir.Threshold):
             c_out, c_in = layer.out_dims[0], layer.in_dims[0]
             bits = c_out * c_in * layer.window.k_h * layer.window.k_w
             assert row.param_bytes <= 4 * c_out
-            # 1 bit per weight, padded to 32-bit words per tap
-            assert row.weight_bytes == c_out * layer.window.k_h * layer.window.k_w * ((c_in + 31) // 32) * 4
+            taps = layer.window.k_h * layer.window.k_w
+            if layer.sliced:  # 1 bit per weight; output channels padded to a multiple of 32
+                assert row.weight_bytes == ((c_out + 31) // 32) * taps * c_in * 4
+            else:  # 1 bit per weight; input channels padded to 32-bit words per tap
+                assert row.weight_bytes == c_out * taps * ((c_in + 31) // 32) * 4
             assert row.weight_bytes * 8 >= bits
+            # inspect reports what the generated C really holds
+            assert f"_weights[{row.weight_bytes // 4}] = {{" in source

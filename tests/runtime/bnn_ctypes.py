@@ -35,6 +35,7 @@ _SIGNATURES = {
     "bnn_pack_chw_f32": [_P, Dims, _P],
     "bnn_unpack_bits_chw_f32": [_P, Dims, _P],
     "bnn_conv2d_bin_thresh": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_bin_thresh_sliced": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_bin_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_thresh": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
@@ -123,6 +124,20 @@ class Runtime:
         self._fn("bnn_conv2d_bin_f32", ref)(
             _ptr(bits), Dims(h, w, c_in), _ptr(wbits), _ptr(scale), _ptr(bias),
             ctypes.byref(win), _ptr(out), Dims(oh, ow, c_out))
+        return out
+
+    def conv2d_bin_sliced(self, bits: np.ndarray, c_in: int, tw: np.ndarray, win: Window,
+                          out_hw: tuple[int, int], c_out: int, thresh, ref: bool = False) -> np.ndarray:
+        """bits: (H, W, words(c_in)); tw: (words(c_out), k_h * k_w * c_in) transposed weights."""
+        h, w, _ = bits.shape
+        oh, ow = out_hw
+        bits = np.ascontiguousarray(bits, dtype=np.uint32)
+        tw = np.ascontiguousarray(tw, dtype=np.uint32)
+        thresh = np.ascontiguousarray(thresh, dtype=np.int32)
+        out = np.full((oh, ow, words(c_out)), 0xDEADBEEF, dtype=np.uint32)
+        self._fn("bnn_conv2d_bin_thresh_sliced", ref)(
+            _ptr(bits), Dims(h, w, c_in), _ptr(tw), _ptr(thresh), ctypes.byref(win), _ptr(out),
+            Dims(oh, ow, c_out))
         return out
 
     def conv2d_real(self, x: np.ndarray, wbits: np.ndarray, win: Window, out_hw, c_out: int,

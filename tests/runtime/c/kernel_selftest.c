@@ -133,6 +133,25 @@ static void fill_params(int32_t n, int32_t max_abs)
     }
 }
 
+/* The sliced conv on random transposed weights (in g_w, channels past c_out 0), if the
+ * window fits it and the buffer. */
+static int32_t check_conv_bin_sliced(const bnn_window *win, bnn_dims in_d, bnn_dims out_d)
+{
+    int32_t bits = win->k_h * win->k_w * in_d.c, g, j;
+    if (bits > BNN_SLICED_MAX_BITS || BNN_WORDS(out_d.c) * bits > W_WORDS) {
+        return 0;
+    }
+    for (g = 0; g < BNN_WORDS(out_d.c); ++g) {
+        int32_t n = out_d.c - g * 32 < 32 ? out_d.c - g * 32 : 32;
+        for (j = 0; j < bits; ++j) {
+            g_w[g * bits + j] = rnd() & (0xffffffffu >> (32 - n));
+        }
+    }
+    bnn_conv2d_bin_thresh_sliced(g_in, in_d, g_w, g_thresh_i, win, g_out_a, out_d);
+    bnn_conv2d_bin_thresh_sliced_ref(g_in, in_d, g_w, g_thresh_i, win, g_out_b, out_d);
+    return !same(g_out_a, g_out_b, out_d.h * out_d.w * BNN_WORDS(out_d.c));
+}
+
 static int32_t check_conv_bin(void)
 {
     int32_t fails = 0, n;
@@ -158,6 +177,7 @@ static int32_t check_conv_bin(void)
         bnn_conv2d_bin_f32(g_in, in_d, g_w, g_scale, g_bias, &win, (float *)g_out_a, out_d);
         bnn_conv2d_bin_f32_ref(g_in, in_d, g_w, g_scale, g_bias, &win, (float *)g_out_b, out_d);
         fails += !same(g_out_a, g_out_b, out_floats);
+        fails += check_conv_bin_sliced(&win, in_d, out_d);
     }
     return fails;
 }
