@@ -10,9 +10,10 @@
  * so they change nothing, exactly like skipping them.
  */
 #include "bnn.h"
+#include "bnn_pairs.h"
 
 /* Window taps (c_in * k_h * k_w) gathered on the stack: 2 floats each (2 KiB). Larger
- * windows use the tap-by-tap loop. A multiple of 4 (sum_pairs pads to whole groups). */
+ * windows use the tap-by-tap loop. A multiple of 4 (bnn_add_pairs pads to whole groups). */
 #define BNN_REAL_PATCH_TAPS 256
 
 /* Whether a window of k taps goes through the gathered pairs. The compact build (BNN_COMPACT,
@@ -48,28 +49,6 @@ static void gather_pairs(const float *in, bnn_dims in_d, const bnn_window *win, 
         pairs[0] = -0.0f; /* pad to whole groups of four taps */
         pairs[1] = -0.0f;
     }
-}
-
-/* sum over i < k of pairs[2i + bit i of w_o], in order, four taps per step: gather_pairs
- * pads the pairs to a multiple of four taps with (-0, -0), and weight tail bits are 0. */
-static float sum_pairs(const float *pairs, const uint32_t *w_o, int32_t k)
-{
-    float acc = 0.0f;
-    int32_t groups = (k + 3) / 4;
-    while (groups > 0) {
-        uint32_t bits = *w_o++;
-        int32_t m = groups < 8 ? groups : 8;
-        groups -= m;
-        do {
-            acc += pairs[bits & 1u];
-            acc += pairs[2 + ((bits >> 1) & 1u)];
-            acc += pairs[4 + ((bits >> 2) & 1u)];
-            acc += pairs[6 + ((bits >> 3) & 1u)];
-            bits >>= 4;
-            pairs += 8;
-        } while (--m != 0);
-    }
-    return acc;
 }
 
 static float conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *w_o,
@@ -117,7 +96,7 @@ void bnn_conv2d_f32_thresh(const float *in, bnn_dims in_d, const uint32_t *weigh
             }
             for (o = 0; o < out_d.c; ++o) {
                 float acc = BNN_USE_PAIRS(k)
-                                ? sum_pairs(pairs, weights + o * w_words, k)
+                                ? bnn_add_pairs(0.0f, pairs, weights + o * w_words, k)
                                 : conv_real_acc(in, in_d, weights + o * w_words, win, oy, ox);
                 word |= (uint32_t)(acc >= thresh[o]) << (o & 31);
                 if ((o & 31) == 31 || o == out_d.c - 1) {
@@ -147,7 +126,7 @@ void bnn_conv2d_f32_f32(const float *in, bnn_dims in_d, const uint32_t *weights,
             for (o = 0; o < out_d.c; ++o) {
                 const uint32_t *w_o = weights + o * w_words;
                 float acc = BNN_USE_PAIRS(k)
-                                ? sum_pairs(pairs, w_o, k)
+                                ? bnn_add_pairs(0.0f, pairs, w_o, k)
                                 : conv_real_acc(in, in_d, w_o, win, oy, ox);
                 dst[o * plane] = scale[o] * acc + bias[o];
             }

@@ -3,6 +3,7 @@
  * popcount from bnn_popcount.h) and on REAL input (add / subtract by weight bit).
  */
 #include "bnn.h"
+#include "bnn_pairs.h"
 #include "bnn_popcount.h"
 
 BNN_NO_SCHEDULE
@@ -38,27 +39,6 @@ void bnn_dense_bin_f32(const uint32_t *in, int32_t n_words, int32_t k, const uin
  * Outputs go in blocks of 32 so one chunk of pairs serves 32 outputs. */
 #define BNN_DENSE_CHUNK 128 /* inputs per chunk (a multiple of 32): 1 KiB of pairs */
 
-/* acc + sum over i < k of pairs[2i + bit i of w], in order; pairs padded to a multiple of 4
- * with (-0, -0), which adds nothing (acc + -0.0f == acc). */
-static float add_pairs(float acc, const float *pairs, const uint32_t *w, int32_t k)
-{
-    int32_t groups = (k + 3) / 4;
-    while (groups > 0) {
-        uint32_t bits = *w++;
-        int32_t m = groups < 8 ? groups : 8;
-        groups -= m;
-        do {
-            acc += pairs[bits & 1u];
-            acc += pairs[2 + ((bits >> 1) & 1u)];
-            acc += pairs[4 + ((bits >> 2) & 1u)];
-            acc += pairs[6 + ((bits >> 3) & 1u)];
-            bits >>= 4;
-            pairs += 8;
-        } while (--m != 0);
-    }
-    return acc;
-}
-
 /* Accumulators of outputs [o0, o0 + n), n <= 32. */
 static void dense_real_block(const float *in, int32_t n_in, const uint32_t *weights,
                              int32_t o0, int32_t n, float *acc)
@@ -79,7 +59,7 @@ static void dense_real_block(const float *in, int32_t n_in, const uint32_t *weig
             pairs[2 * j + 1] = -0.0f;
         }
         for (b = 0; b < n; ++b) {
-            acc[b] = add_pairs(acc[b], pairs, weights + (o0 + b) * w_words + i0 / 32, m);
+            acc[b] = bnn_add_pairs(acc[b], pairs, weights + (o0 + b) * w_words + i0 / 32, m);
         }
     }
 }
