@@ -6,47 +6,15 @@ Every failure a user can cause ends in one line `error: ...` and exit code 2, ne
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import BnnccError
+from .user_errors import user_errors
 
 TARGET_NAMES = ["host", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]
-
-
-def user_errors(func):
-    """Turn BnnccError (and any unexpected exception) into a message and an exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except BnnccError as exc:
-            if os.environ.get("BNNCC_DEBUG"):
-                raise
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit):
-            raise
-        except OSError as exc:  # the environment: an unwritable output folder, a full disk, a vanished file
-            if os.environ.get("BNNCC_DEBUG"):
-                raise
-            where = f" '{exc.filename}'" if exc.filename else ""
-            click.echo(f"error: cannot access{where}: {exc.strerror or exc}", err=True)
-            sys.exit(2)
-        except Exception as exc:  # a bug in bnncc: still no traceback for the user
-            if os.environ.get("BNNCC_DEBUG"):
-                raise
-            click.echo(f"error: internal error ({type(exc).__name__}: {exc}); please report it "
-                       "(BNNCC_DEBUG=1 shows the traceback)", err=True)
-            sys.exit(3)
-
-    return wrapper
 
 
 model_argument = click.argument("model", type=click.Path(path_type=Path))

@@ -8,7 +8,6 @@ instructions, not cycles: no emulator here models the pipelines or flash wait st
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import click
 import numpy as np
 
 from bnncc.errors import BnnccError
+from bnncc.user_errors import user_errors
 from bnncc.targets.firmware import build_firmware
 from bnncc.targets.icount import plugin_args, read_marks, symbol_address
 from bnncc.targets.model_header import read_model_header
@@ -143,13 +143,10 @@ def format_bench(result: dict) -> str:
 @click.option("--target", "-t", "target", required=True, help="cortex-m0plus ... cortex-m55")
 @click.option("--name", default=None, help="C name of the model (default: the file name)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+@user_errors
 def bench_command(model: Path, target: str, name: str | None, as_json: bool) -> None:
     """Instructions per inference and per layer, flash, RAM and stack of MODEL on an emulated core."""
-    try:
-        result = _bench_onnx(model, target, name)
-    except BnnccError as exc:  # user errors: a message and exit status 2, no traceback
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    result = _bench_onnx(model, target, name)
     click.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
 
 

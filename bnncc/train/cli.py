@@ -5,7 +5,6 @@ torch is imported inside the command only, so `bnncc --help` stays fast and work
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -13,24 +12,12 @@ from pathlib import Path
 import click
 
 from bnncc.errors import BnnccError
+from bnncc.user_errors import user_errors
 
 # Per-optimizer thresholds that worked on digits (examples/studies): Bop compares w*m with tau directly,
 # Bop2ndOrder a normalized m/sqrt(v) (~1e-2 here), the unbiased variant a ratio of order 1.
 DEFAULT_TAU = {"adam": 0.0, "bop": 1e-6, "bop2nd": 1e-3, "bop2nd-unbiased": 0.1}
 VERIFY_SAMPLES = 300
-
-
-def _user_errors(command):
-    """A BnnccError (bad option combination, unreadable MNIST file, ...) prints one line and exits 2."""
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except BnnccError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 @click.command("train")
@@ -70,7 +57,7 @@ def _user_errors(command):
                                  "cortex-m55"]),
               help="Where --verify runs the C (repeat the option for several targets).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bar.")
-@_user_errors
+@user_errors
 def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr, tau, gamma, sigma, width,
                   epochs, ste, xnor_scale, seed, output, metrics, dynamo, verify, verify_on, progress):
     """Train a binary network and export it as ONNX for `bnncc compile`."""

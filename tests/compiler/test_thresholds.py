@@ -1,7 +1,6 @@
 """Every fold checked against the unfolded float32 math, by brute force."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

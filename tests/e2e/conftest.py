@@ -1,10 +1,8 @@
-import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnx
-import pytest
 
 from bnncc.compiler import compile_model
 from bnncc.hostrun import build_host, run_host

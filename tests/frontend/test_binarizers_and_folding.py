@@ -3,11 +3,11 @@
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, numpy_helper
 
 from bnncc import ir
 from bnncc.errors import BnnccError
-from bnncc.frontend.importer import import_model, import_proto
+from bnncc.frontend.importer import import_model
 from bnncc.frontend.load import load_model
 from tests.e2e.conftest import assert_bit_exact
 from tests.helpers.onnx_models import ModelBuilder
