@@ -12,9 +12,10 @@
 #include "bnn.h"
 #include "bnn_pairs.h"
 
-/* Window taps (c_in * k_h * k_w) gathered on the stack: 2 floats each (2 KiB). Larger
- * windows use the tap-by-tap loop. A multiple of 4 (bnn_add_pairs pads to whole groups). */
-#define BNN_REAL_PATCH_TAPS 256
+/* Window taps (c_in * k_h * k_w) gathered on the stack: 2 floats each, 1 KiB (a 3-channel 5x5
+ * first layer is 75 taps). Larger windows use the tap-by-tap loop. A multiple of 4
+ * (bnn_add_pairs pads to whole groups). */
+#define BNN_REAL_PATCH_TAPS 128
 
 /* Whether a window of k taps goes through the gathered pairs. The compact build (BNN_COMPACT,
  * bnn.h) keeps only the tap-by-tap loop: the pair code is then dead and compiled out. */
