@@ -155,13 +155,8 @@ def compare(c_out: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, float, floa
     return close, float(diff.max(initial=0.0)), float(ratio.max(initial=0.0)), argmax
 
 
-def run_compiled(model_dir: Path, name: str, target: str, inputs: np.ndarray, output_size: int) -> np.ndarray:
-    if target == "host":
-        from .hostrun import build_host, run_host
-
-        with tempfile.TemporaryDirectory(prefix="bnncc-host-") as tmp:
-            exe = build_host(model_dir, name, Path(tmp))
-            return run_host(exe, inputs, output_size)
+def run_compiled(model_dir: Path, name: str, target: str, inputs: np.ndarray) -> np.ndarray:
+    """Build the generated C for target (host compiler or arm-none-eabi-gcc + QEMU) and run every input."""
     from .targets.run import run_inputs
 
     return run_inputs(model_dir, name, target, inputs)
@@ -180,7 +175,7 @@ def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, sampl
             raise BnnccError(f"the inputs hold {inputs.size} values, not a multiple of the input size "
                              f"{compiled.input_size}")
         inputs = inputs.reshape(-1, compiled.input_size)
-        c_out = run_compiled(Path(tmp) / "model", compiled.name, target, inputs, compiled.output_size)
+        c_out = run_compiled(Path(tmp) / "model", compiled.name, target, inputs)
     original, convention, zeros = Reference(model_path).run(inputs)
     close, max_diff, worst, argmax = compare(c_out, convention)
     differs = np.any(original != convention, axis=1)

@@ -15,7 +15,8 @@ ARM_GCC = "arm-none-eabi-gcc"
 HOST_CC = "cc"
 QEMU = "qemu-system-arm"
 # The generated model must stay C99; harness files use inline assembly (GNU C).
-MODEL_CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections")
+# The generated model and runtime promise warning-free C99: every build holds them to it.
+MODEL_CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffunction-sections", "-fdata-sections")
 HARNESS_CFLAGS = ("-std=gnu99", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections")
 # newlib-nano for the odd memcpy/libm call; nosys stubs because I/O goes through bnn_semihost.c.
 ARM_LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")

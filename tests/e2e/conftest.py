@@ -5,12 +5,11 @@ import numpy as np
 import onnx
 
 from bnncc.compiler import compile_model
-from bnncc.hostrun import build_host, run_host
+from bnncc.targets.run import run_inputs
 from bnncc.verify import Reference, compare, random_inputs
 
 
-def compile_and_run(model: onnx.ModelProto, inputs: np.ndarray | None = None, samples: int = 300, seed: int = 0,
-                    cflags=None):
+def compile_and_run(model: onnx.ModelProto, inputs: np.ndarray | None = None, samples: int = 300, seed: int = 0):
     """Compile a model proto, run it natively, return (C outputs, bnncc-convention reference, zeros)."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -19,8 +18,7 @@ def compile_and_run(model: onnx.ModelProto, inputs: np.ndarray | None = None, sa
         compiled = compile_model(path, tmp / "out", name="net")
         if inputs is None:
             inputs = random_inputs(compiled.input_size, samples, seed)
-        exe = build_host(tmp / "out", "net", tmp / "build", cflags=cflags)
-        c_out = run_host(exe, inputs, compiled.output_size)
+        c_out = run_inputs(tmp / "out", "net", "host", inputs)
         original, convention, zeros = Reference(path).run(inputs)
     return c_out, convention, original, zeros
 
