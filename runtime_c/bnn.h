@@ -33,6 +33,15 @@
 
 #define BNN_WORDS(n) (((n) + 31) / 32)
 
+/* No FMA contraction anywhere in the runtime: a * b + c is two roundings, as in onnxruntime's
+ * CPU kernels. C99 lets a compiler fuse it unless told not to. Every file that includes
+ * bnn.h gets the standard pragma (clang and other C99 compilers honour it; GCC ignores the
+ * pragma and warns, so it gets none: GCC needs -ffp-contract=off, which -std=c99 implies and
+ * every build that bnncc generates passes explicitly, since gnu99 / gnu11 default to fast). */
+#if !defined(__GNUC__) || defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* Compact kernels: a build that optimizes for size (-Os / -Oz, where GCC and clang define
  * __OPTIMIZE_SIZE__) gets the smallest reasonable code instead of the fastest: one expansion
  * of each unrolled block, no duplicate fast paths, one shared out-of-line popcount
@@ -205,13 +214,14 @@ void bnn_div_f32(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
                  float *out);
 
 /* --- bnn_activation.c: n = c * h * w elements (CHW), out may equal in ----------------------- */
-/* Relu: out = x < 0 ? 0.0f : x (details of -0 / NaN as onnxruntime: see bnn_activation.c). */
+/* Relu: out = x < 0 ? 0.0f : x (Relu(-0) = -0, NaN stays NaN: as onnxruntime). */
 void bnn_relu_f32(const float *in, int32_t n, float *out);
 /* PRelu with one slope per channel: out = x < 0 ? slope[c] * x : x (ONNX / onnxruntime). */
 void bnn_prelu_f32(const float *in, bnn_dims d, const float *slope, float *out);
 /* LeakyRelu: out = x >= 0 ? x : alpha * x (onnxruntime's functor). */
 void bnn_leaky_relu_f32(const float *in, int32_t n, float alpha, float *out);
-/* Clip: out = min(max(x, lo), hi); pass -INFINITY / INFINITY for a missing bound. */
+/* Clip: out = x < lo ? lo : (x > hi ? hi : x). A missing bound is -FLT_MAX / FLT_MAX
+ * (-3.40282347e38f / 3.40282347e38f), onnxruntime's defaults (not infinity: Clip(inf) is FLT_MAX). */
 void bnn_clip_f32(const float *in, int32_t n, float lo, float hi, float *out);
 
 /* --- bnn_concat.c: channel axis ----------------------------------------------------------- */
