@@ -162,11 +162,11 @@ class LeakyRelu(Node):
 
 @dataclass
 class Binary(Node):
-    """Add / Sub / Mul of two computed tensors. `broadcast` is the index of an operand holding one value
-    per channel (shape (C, 1, 1) against (C, H, W)), or -1 when both have the output's shape."""
+    """Add / Sub / Mul / Div of two computed tensors. `modes` gives how each operand is read against the
+    (C, H, W) output: "full" (same shape), "channel" (C, 1, 1), "plane" (1, H, W) or "scalar" (one value)."""
 
     op: str = "Add"
-    broadcast: int = -1
+    modes: tuple[str, str] = ("full", "full")
     onnx_op: str = "Add"
 
 
@@ -418,10 +418,12 @@ class ChannelLayer(Layer):
 
 @dataclass
 class EltwiseLayer(Layer):
-    """Two REAL tensors of n floats: add, sub (a - b), mul."""
+    """Two REAL tensors: add, sub (a - b), mul, div (a / b), each read through its broadcast mode
+    (Binary.modes) against the output dims."""
 
     op: str = "add"
     dims: tuple[int, int, int] = (0, 0, 0)
+    modes: tuple[str, str] = ("full", "full")
     inplace = True
 
     @property

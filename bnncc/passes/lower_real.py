@@ -152,17 +152,10 @@ class RealLowering:
     def _lower_binary(self, node: ir.Binary) -> None:
         a, b = (self._as_real(i) for i in node.inputs)
         y = self._out(node)
-        why = f"{node.op} of two real tensors (float32, as onnxruntime)"
-        if node.broadcast < 0:
-            self.layers.append(ir.EltwiseLayer(node.name, [a, b], [y], source=(node.name,), op=node.op.lower(),
-                                               dims=self._dims(a), why=why))
-            return
-        full, k = (a, b) if node.broadcast == 1 else (b, a)
-        op = node.op.lower()
-        if op == "sub" and node.broadcast == 0:
-            op = "rsub"  # k[c] - x
-        self.layers.append(ir.ChannelLayer(node.name, [full, k], [y], source=(node.name,), op=op,
-                                           dims=self._dims(full), why=why + ", per-channel operand"))
+        broadcast = "" if node.modes == ("full", "full") else f" (operands {node.modes[0]}, {node.modes[1]})"
+        self.layers.append(ir.EltwiseLayer(node.name, [a, b], [y], source=(node.name,), op=node.op.lower(),
+                                           dims=self.tensors[y].chw, modes=node.modes,
+                                           why=f"{node.op} of two real tensors{broadcast} (float32, as onnxruntime)"))
 
     def _lower_concat(self, node: ir.Concat) -> None:
         stores = [self._storage(i) for i in node.inputs]

@@ -601,17 +601,16 @@ def unsupported_forms(seed: int) -> list[BadCase]:
     b = ModelBuilder((1, 8, 8), seed)
     y = b.node("Conv", [b.start(), b.node("Reshape", [b.start(), _int64(b, [1, 1, 8, 8])])], kernel_shape=[8, 8])
     add("conv-weight-from-input", _graph(b, y), r"must be a constant", f"'{b.nodes[-1].name}' (op Conv)")
-    # Two computed tensors: Div is refused, and so are broadcasts other than one value per channel.
+    # Two computed tensors: broadcasts other than full, (C, 1, 1), (1, H, W) or scalar are refused.
     for op in ("Add", "Mul", "Sub", "Div"):
         b, x = _cnn_head(seed)
         y = b.conv(x, 8, 8, 3, pads=(1, 1, 1, 1))
         y = b.batchnorm(y, 8, fan_in=72)
-        if op != "Div":
-            y = b.node("ReduceMean", [y], axes=[1], keepdims=1)  # (1, 8, 8) against (8, 8, 8)
+        y = b.node("MaxPool", [y], kernel_shape=[1, 8])  # (8, 8, 1) against (8, 8, 8)
         r = b.node(op, [y, x])
         name = b.nodes[-1].name
         out = _finish_mlp(b, b.flatten(b.sign(r)), 8 * 8 * 8)
-        cause = r"dividing two computed tensors" if op == "Div" else r"only equal shapes or a \(C, 1, 1\)"
+        cause = r"only equal shapes, \(C, 1, 1\), \(1, H, W\) or scalar"
         add(f"two-computed-{op}", _graph(b, out), cause, f"'{name}' (op {op})")
     # Where forms that are not binarizers.
     def where_case(label, build, cause=r"only the binarizer form Where\(x >= 0, 1, -1\)"):

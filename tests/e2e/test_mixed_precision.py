@@ -50,6 +50,13 @@ def _channel_gate(b, x):
     return b.node("Add", [b.chan(5), b.node("ReduceMean", [x], axes=[2, 3], keepdims=1)])
 
 
+def _first_channel(b, x):
+    """A (1, 1, H, W) computed tensor: channel 0 of x through an exact selection conv."""
+    w = np.zeros((1, 5, 1, 1), np.float32)
+    w[0, 0] = 1.0
+    return b.node("Conv", [x, b.const(w)], kernel_shape=[1, 1])
+
+
 ELEMENTWISE = {
     "bn": lambda b, x: b.bn(x, 5),
     "add-const": lambda b, x: b.node("Add", [x, b.chan(5)]),
@@ -65,6 +72,11 @@ ELEMENTWISE = {
     "sub-two": lambda b, x: b.node("Sub", [b.node("Relu", [x]), b.node("Add", [x, b.chan(5)])]),
     "mul-two": lambda b, x: b.node("Sub", [b.node("Mul", [x, b.node("Add", [x, b.chan(5)])]), b.chan(5)]),
     "mul-per-channel-tensor": lambda b, x: b.node("Sub", [b.node("Mul", [x, _channel_gate(b, x)]), b.chan(5)]),
+    "div-two": lambda b, x: b.node("Div", [b.node("Add", [x, b.chan(5)]), b.node("Add", [b.node("Relu", [x]),
+                                                                                       b.const(0.5)])]),
+    "plane-broadcast": lambda b, x: b.node("Sub", [b.node("Mul", [x, _first_channel(b, x)]), b.chan(5)]),
+    "scalar-tensor-broadcast": lambda b, x: b.node("Sub", [b.node("Add", [x, b.node("ReduceMean", [_first_channel(
+        b, x)], axes=[2, 3], keepdims=1)]), b.chan(5)]),
     "rsign-negative-scale": lambda b, x: b.node("Sub", [b.node("Mul", [x, b.chan(5, 1.0)]), b.chan(5)]),
 }
 
