@@ -44,8 +44,11 @@ RUNTIME_FLASH_ESTIMATE = 6 * 1024
 
 
 def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None = None,
-                  target: str = "host", board: str = "qemu") -> CompiledModel:
-    """Compile a model into out_dir. Writes nothing unless every step succeeds."""
+                  target: str = "host", board=None) -> CompiledModel:
+    """Compile a model into out_dir. Writes nothing unless every step succeeds.
+
+    board: "qemu" (default for a Cortex-M target) or "generic", a board preset name or a
+    targets.boards.Board; a board's core must be target."""
     model_path, out_dir = Path(model_path), Path(out_dir)
     name = c_name(name or model_path.stem)
     graph = lower_model(model_path)
@@ -55,7 +58,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None 
         staging = Path(tmp)
         emit(graph, staging, name, source=model_path.name)
         if target != "host":
-            _write_target_files(staging, name, target, board, graph)
+            _write_target_files(staging, name, target, board or "qemu", graph)
         out_dir.mkdir(parents=True, exist_ok=True)
         files = []
         for path in sorted(staging.iterdir()):
@@ -67,12 +70,24 @@ def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None 
                          graph.arena_bytes, layers, graph, files)
 
 
-def _write_target_files(folder: Path, name: str, target: str, board: str, graph: ir.Graph) -> None:
+def model_footprint(graph: ir.Graph) -> tuple[int, int]:
+    """Estimated (flash, RAM) of a firmware running graph: constants + runtime, arena + I/O buffers."""
     from .inspect import layer_rows
-    from .targets import check_fits
-    from .targets.project import write_project_files
 
     constants = sum(row.weight_bytes + row.param_bytes for row in layer_rows(graph))
     io_buffers = 4 * (graph.tensors[graph.input].size + graph.tensors[graph.output].size)
-    check_fits(target, constants + RUNTIME_FLASH_ESTIMATE, graph.arena_bytes + io_buffers)
+    return constants + RUNTIME_FLASH_ESTIMATE, graph.arena_bytes + io_buffers
+
+
+def _write_target_files(folder: Path, name: str, target: str, board, graph: ir.Graph) -> None:
+    from .targets import check_fits
+    from .targets.boards import GENERIC_BOARDS, check_board_fits, get_board
+    from .targets.project import write_project_files
+
+    flash, ram = model_footprint(graph)
+    if isinstance(board, str) and board in GENERIC_BOARDS:
+        check_fits(target, flash, ram)
+    else:
+        board = get_board(board) if isinstance(board, str) else board
+        check_board_fits(board, flash, ram)
     write_project_files(folder, name, target, board=board)
