@@ -40,17 +40,27 @@ def main() -> None:
 @board_option
 @click.option("--flash", default=None, help="With --board custom: ORIGIN:SIZE, e.g. 0x08000000:512K.")
 @click.option("--ram", default=None, help="With --board custom: ORIGIN:SIZE, e.g. 0x20000000:128K.")
+@click.option("--layout", type=click.Choice(["project", "library"]), default=None,
+              help="project: the model plus Makefile/CMake/main.c/startup/linker script for a Cortex-M "
+                   "target; library: the model in src/ with CMake, Arduino, PlatformIO and Zephyr "
+                   "manifests for a vendor project [default: project; library for SDK boards such as pico].")
 @user_errors
 def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str | None, board: str | None,
-                flash: str | None, ram: str | None) -> None:
+                flash: str | None, ram: str | None, layout: str | None) -> None:
     """Compile MODEL into C sources in OUT (plus Makefile, CMakeLists.txt, main.c for a Cortex-M target)."""
     from .compiler import compile_model
     from .targets.boards import select_board
 
     target, chosen = select_board(board or "qemu", target, flash, ram)
-    compiled = compile_model(model, out_dir, name=name, target=target, board=chosen)
+    if layout is None:
+        layout = "library" if getattr(chosen, "sdk", None) else "project"
+    compiled = compile_model(model, out_dir, name=name, target=target, board=chosen, layout=layout)
     where = chosen if isinstance(chosen, str) else f"board {chosen.name}"
-    extra = "" if target == "host" else f", Makefile/CMakeLists.txt/main.c for {target} ({where})"
+    if layout == "library":
+        extra = f", as a library (CMake, Arduino, PlatformIO, Zephyr) in src/" + (
+            "" if target == "host" else f" for {target} ({where})")
+    else:
+        extra = "" if target == "host" else f", Makefile/CMakeLists.txt/main.c for {target} ({where})"
     click.echo(f"wrote {len(compiled.files)} files to {out_dir}: {compiled.name}.h, {compiled.name}.c, the runtime"
                f"{extra} ({len(compiled.layers)} layers, arena {compiled.arena_bytes} B)")
 
