@@ -165,3 +165,15 @@ def test_model_too_large_for_a_board_is_refused_with_the_numbers(tmp_path):
     assert not out.exists()
     result = _cli("compile", str(tmp_path / "big.onnx"), "-o", str(out), "--board", "netduinoplus2")
     assert result.returncode == 0, result.stderr
+
+
+def test_compile_custom_board_links_for_the_given_memory(tmp_path):
+    out = tmp_path / "out"
+    result = _cli("compile", str(CNN), "-o", str(out), "--board", "custom", "--target", "cortex-m33",
+                  "--flash", "0x00200000:256K", "--ram", "0x30000000:0x8000")
+    assert result.returncode == 0, result.stderr
+    linker = (out / "linker.ld").read_text()
+    assert "ORIGIN = 0x00200000, LENGTH = 262144" in linker and "ORIGIN = 0x30000000, LENGTH = 32768" in linker
+    result = _cli("compile", str(CNN), "-o", str(tmp_path / "small"), "--board", "custom", "--target", "cortex-m33",
+                  "--flash", "0x00200000:8K", "--ram", "0x30000000:0x8000")
+    assert result.returncode == 2 and "(have 8192)" in result.stderr
