@@ -253,7 +253,9 @@ void bnn_avgpool_f32(const float *in, bnn_dims in_d, const bnn_window *win, int3
  * count as +0.0f, the first one taken as is); else the scalar loop of bnn_avgpool_f32. The
  * count_include_pad divisor is always k_h * k_w here (MLAS ignores ceil_mode's overhang), the
  * other divisor the number of valid taps. One division. Bit-exact against onnxruntime's
- * AveragePool-11 (tests); use bnn_avgpool_f32 for AveragePool-19 and later. */
+ * AveragePool-11/17/18 (tests); use bnn_avgpool_f32 for AveragePool-19 and later. A window
+ * covering the whole unpadded input with stride 1 runs in MLAS's global kernel (4-lane partial
+ * sums): within rounding only. */
 void bnn_avgpool_mlas_f32(const float *in, bnn_dims in_d, const bnn_window *win,
                           int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
                           float *out, bnn_dims out_d);
