@@ -185,6 +185,8 @@ class AvgPool(Node):
     window: Window | None = None
     out_hw: tuple[int, int] = (1, 1)
     count_include_pad: bool = False
+    ceil_mode: bool = False
+    opset: int = 19  # the model's ONNX opset: AveragePool 7..18 runs MLAS's order in onnxruntime
     onnx_op: str = "AveragePool"
 
 
@@ -456,11 +458,12 @@ class AvgPoolLayer(Layer):
     window: Window | None = None
     count_include_pad: bool = False
     reduce_mean: bool = False  # ReduceMean rather than GlobalAveragePool
+    mlas: bool = False  # AveragePool-7..18: onnxruntime's MLAS summation order (bnn_avgpool_mlas_f32)
 
     @property
     def kernel(self) -> str:
         if self.window is not None:
-            return "bnn_avgpool_f32"
+            return "bnn_avgpool_mlas_f32" if self.mlas else "bnn_avgpool_f32"
         return "bnn_reduce_mean_hw_f32" if self.reduce_mean else "bnn_global_avgpool_f32"
 
 
