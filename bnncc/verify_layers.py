@@ -89,6 +89,8 @@ class LayersReport:
     output_close: int  # input vectors whose final output matches (argmax and tolerance)
     output_argmax: int
     output_worst_ratio: float
+    flip_inputs: list[int] = field(default_factory=list)  # inputs where some bit flipped (near-zero or not)
+    output_ok: np.ndarray | None = None  # per input: final output within tolerance and argmax equal
 
     @property
     def mismatches(self) -> list[LayerRow]:
@@ -333,7 +335,7 @@ def compare_layers(model_path: Path, graph: ir.Graph, inputs: np.ndarray, trace:
     for row, _, out in targets:
         if row.compared and out not in reference.names:
             row.compared = False  # not an ONNX tensor (e.g. a fused layer's own name)
-    final_c = []
+    final_c, flip_inputs = [], []
     for sample, x in enumerate(inputs):
         ref = reference.run(x)
         flipped = False  # an earlier layer flipped a bit on this input
@@ -363,9 +365,11 @@ def compare_layers(model_path: Path, graph: ir.Graph, inputs: np.ndarray, trace:
             if category == "rounding":
                 real_rounded.add(out)
         final_c.append(c_tensor(graph, graph.output, trace[sample, -1]))
+        if flipped:
+            flip_inputs.append(sample)
     final_ref = np.array([reference.run(x)[reference.output] for x in inputs])
     close, _, worst, argmax = compare(np.array(final_c), final_ref)
-    return LayersReport(target, len(inputs), rows, int(close.sum()), int(argmax.sum()), worst)
+    return LayersReport(target, len(inputs), rows, int(close.sum()), int(argmax.sum()), worst, flip_inputs, close)
 
 
 def _categorize(row: LayerRow, layer: ir.Layer, graph: ir.Graph, out: str, got: np.ndarray,
