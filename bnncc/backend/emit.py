@@ -35,6 +35,27 @@ KERNEL_FILES = {
     "bnn_maxpool_f32": "bnn_pool.c",
     "bnn_softmax_f32": "bnn_softmax.c",
     "bnn_log_softmax_f32": "bnn_softmax.c",
+    # mixed precision (issue 8): float32 layers and REAL <-> BITS conversions
+    "bnn_pack_thresh_chw_f32": "bnn_pack.c",
+    "bnn_conv2d_f32w_f32": "bnn_real.c",
+    "bnn_dense_f32w_f32": "bnn_real.c",
+    "bnn_affine_f32": "bnn_real.c",
+    "bnn_add_chan_f32": "bnn_real.c",
+    "bnn_sub_chan_f32": "bnn_real.c",
+    "bnn_rsub_chan_f32": "bnn_real.c",
+    "bnn_mul_chan_f32": "bnn_real.c",
+    "bnn_div_chan_f32": "bnn_real.c",
+    "bnn_prelu_f32": "bnn_real.c",
+    "bnn_add_f32": "bnn_real.c",
+    "bnn_sub_f32": "bnn_real.c",
+    "bnn_mul_f32": "bnn_real.c",
+    "bnn_relu_f32": "bnn_real.c",
+    "bnn_clip_f32": "bnn_real.c",
+    "bnn_avgpool_f32": "bnn_real.c",
+    "bnn_global_avgpool_f32": "bnn_real.c",
+    "bnn_reduce_mean_hw_f32": "bnn_real.c",
+    "bnn_copy_f32": "bnn_real.c",
+    "bnn_concat_bits": "bnn_concat.c",
 }
 # Runtime sources that kernel files call into: the shared out-of-line popcount of the compact
 # (-Os) build lives in bnn_popcount.c.
@@ -145,10 +166,75 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
         return [array("scale", "float", [c_float(v) for v in out.scale]),
                 array("bias", "float", [c_float(v) for v in out.bias])]
 
+    def floats(tag: str, values) -> str:
+        return array(tag, "float", [c_float(v) for v in np.asarray(values, np.float32).reshape(-1)])
+
     x, y = layer.inputs[0], layer.outputs[0]
-    if isinstance(layer, (ir.Pack, ir.Unpack)):
+    if isinstance(layer, ir.Pack) and layer.thresh is not None:
+        d = dims("dims", layer.dims)
+        t = floats("thresh", layer.thresh.values)
+        invert = "NULL"
+        if np.any(layer.thresh.flipped):
+            packed = pack_rows(np.asarray(layer.thresh.flipped, bool).reshape(1, -1))[0]
+            invert = array("invert", "uint32_t", [f"0x{int(v):08x}u" for v in packed])
+        call = f"{layer.kernel}({ptr(x)}, {d}, {t}, {invert}, {ptr(y)});"
+    elif isinstance(layer, (ir.Pack, ir.Unpack)):
         d = dims("dims", layer.dims)
         call = f"{layer.kernel}({ptr(x)}, {d}, {ptr(y)});"
+    elif isinstance(layer, ir.RealConvLayer):
+        din, dout = dims("in", layer.in_dims), dims("out", layer.out_dims)
+        win = window(layer.window)
+        w = floats("weights", layer.weight)
+        b = "NULL" if layer.bias is None else floats("bias", layer.bias)
+        call = f"{layer.kernel}({ptr(x)}, {din}, {w}, {b}, {layer.group}, {win}, {ptr(y)}, {dout});"
+    elif isinstance(layer, ir.RealDenseLayer):
+        w = floats("weights", layer.weight)
+        b = "NULL" if layer.bias is None else floats("bias", layer.bias)
+        call = f"{layer.kernel}({ptr(x)}, {layer.k}, {w}, {b}, {layer.n_out}, {ptr(y)});"
+    elif isinstance(layer, ir.ChannelLayer):
+        d = dims("dims", layer.dims)
+        if layer.op == "affine":
+            operands = [floats("scale", layer.consts[0]), floats("bias", layer.consts[1])]
+        elif layer.consts:
+            operands = [floats("k", layer.consts[0])]
+        else:
+            operands = [ptr(layer.inputs[1])]
+        call = f"{layer.kernel}({ptr(x)}, {d}, {', '.join(operands)}, {ptr(y)});"
+    elif isinstance(layer, ir.EltwiseLayer):
+        call = f"{layer.kernel}({ptr(x)}, {ptr(layer.inputs[1])}, {layer.n}, {ptr(y)});"
+    elif isinstance(layer, ir.ActivationLayer):
+        if layer.op == "clip":
+            call = f"{layer.kernel}({ptr(x)}, {layer.n}, {c_float(layer.lo)}, {c_float(layer.hi)}, {ptr(y)});"
+        else:
+            call = f"{layer.kernel}({ptr(x)}, {layer.n}, {ptr(y)});"
+    elif isinstance(layer, ir.AvgPoolLayer):
+        din = dims("in", layer.in_dims)
+        if layer.window is None:
+            call = f"{layer.kernel}({ptr(x)}, {din}, {ptr(y)});"
+        else:
+            dout = dims("out", layer.out_dims)
+            win = window(layer.window)
+            c, h, w_ = layer.in_dims
+            oh, ow = layer.out_dims[1:]
+            wn = layer.window
+            # bottom/right padding as ONNX sees it (ceil_mode may add windows past the written pads)
+            pad_b, pad_r = wn.pad_bottom, wn.pad_right
+            call = (f"{layer.kernel}({ptr(x)}, {din}, {win}, {pad_b}, {pad_r}, {int(layer.count_include_pad)}, "
+                    f"{ptr(y)}, {dout});")
+    elif isinstance(layer, ir.ConcatLayer):
+        if layer.bits:
+            ins = ", ".join(ptr(i) for i in layer.inputs)
+            ch = array("channels", "int32_t", [str(c) for c in layer.channels])
+            call = (f"{{ const uint32_t *const ins[{len(layer.inputs)}] = {{{ins}}}; "
+                    f"{layer.kernel}(ins, {ch}, {len(layer.inputs)}, {layer.hw}, {ptr(y)}); }}")
+        else:
+            calls, offset = [], 0
+            for name, c in zip(layer.inputs, layer.channels):
+                n = c * layer.hw
+                if not layer.in_place.get(name, False):
+                    calls.append(f"{layer.kernel}({ptr(name)}, {n}, {ptr(y)} + {offset});")
+                offset += n
+            call = "\n    ".join(calls) if calls else "/* inputs written in place */"
     elif isinstance(layer, ir.ConvLayer):
         din, dout = dims("in", layer.in_dims), dims("out", layer.out_dims)
         win = window(layer.window)
