@@ -234,8 +234,8 @@ def trace_host(model_dir: Path, name: str, graph: ir.Graph, inputs: np.ndarray, 
     cmd = ["cc", *TRACE_CFLAGS, f"-I{model_dir}", str(main), *others, "-lm", "-o", str(exe)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
-        raise BnnccError("building the layer trace harness failed (does the generated C still keep its "
-                         f"activations in a static 'arena'?):\n{' '.join(cmd)}\n{done.stderr.strip()}")
+        raise BnnccError("building the layer trace harness (NAME.c included, its static arena read at every "
+                         f"BNN_PROFILE_MARK) failed:\n{' '.join(cmd)}\n{done.stderr.strip()}")
     (work / "in.bin").write_bytes(np.ascontiguousarray(inputs, "<f4").tobytes())
     done = subprocess.run([str(exe), str(work / "in.bin"), str(work / "trace.bin")], capture_output=True,
                           timeout=600)
@@ -335,9 +335,10 @@ def compare_layers(model_path: Path, graph: ir.Graph, inputs: np.ndarray, trace:
     for row, _, out in targets:
         if row.compared and out not in reference.names:
             row.compared = False  # not an ONNX tensor (e.g. a fused layer's own name)
-    final_c, flip_inputs = [], []
+    final_c, final_ref, flip_inputs = [], [], []
     for sample, x in enumerate(inputs):
         ref = reference.run(x)
+        final_ref.append(ref[reference.output])
         flipped = False  # an earlier layer flipped a bit on this input
         real_rounded = set()  # REAL tensors that differed by rounding on this input
         for row, layer, out in targets:
@@ -367,8 +368,7 @@ def compare_layers(model_path: Path, graph: ir.Graph, inputs: np.ndarray, trace:
         final_c.append(c_tensor(graph, graph.output, trace[sample, -1]))
         if flipped:
             flip_inputs.append(sample)
-    final_ref = np.array([reference.run(x)[reference.output] for x in inputs])
-    close, _, worst, argmax = compare(np.array(final_c), final_ref)
+    close, _, worst, argmax = compare(np.array(final_c), np.array(final_ref))
     return LayersReport(target, len(inputs), rows, int(close.sum()), int(argmax.sum()), worst, flip_inputs, close)
 
 
