@@ -31,6 +31,8 @@ Each (layer output, input vector) falls in one category:
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -229,9 +231,9 @@ def trace_host(model_dir: Path, name: str, graph: ir.Graph, inputs: np.ndarray, 
     main = work / "bnnh_trace.c"
     main.write_text(TRACE_MAIN.format(name=name, NAME=name.upper(),
                                       arena_write=ARENA_WRITE if arena_words else ""))
-    others = sorted(str(p) for p in Path(model_dir).glob("*.c") if p.name != f"{name}.c")
+    others = [_runtime_object(p, model_dir) for p in sorted(Path(model_dir).glob("*.c")) if p.name != f"{name}.c"]
     exe = work / "bnnh_trace.exe"
-    cmd = ["cc", *TRACE_CFLAGS, f"-I{model_dir}", str(main), *others, "-lm", "-o", str(exe)]
+    cmd = ["cc", *TRACE_CFLAGS, f"-I{model_dir}", str(main), *map(str, others), "-lm", "-o", str(exe)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise BnnccError("building the layer trace harness (NAME.c included, its static arena read at every "
@@ -247,6 +249,25 @@ def trace_host(model_dir: Path, name: str, graph: ir.Graph, inputs: np.ndarray, 
     if data.size != len(inputs) * layers * per_mark:
         raise BnnccError(f"the layer trace holds {data.size} words, expected {len(inputs) * layers * per_mark}")
     return data.reshape(len(inputs), layers, per_mark)
+
+
+def _runtime_object(source: Path, include_dir: Path) -> Path:
+    """The object of one runtime source, cached by the hash of its text, every header beside it and the
+    flags: the runtime files are the same for every model, only NAME.c changes."""
+    digest = hashlib.sha256(" ".join(TRACE_CFLAGS).encode())
+    for path in [source, *sorted(Path(include_dir).glob("*.h"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    cache = Path(tempfile.gettempdir()) / f"bnncc-trace-objects-{os.getuid()}"
+    cache.mkdir(exist_ok=True)
+    obj = cache / f"{source.stem}-{digest.hexdigest()[:20]}.o"
+    if not obj.exists():
+        partial = cache / f"{obj.name}.{os.getpid()}.tmp"
+        cmd = ["cc", *TRACE_CFLAGS, f"-I{include_dir}", "-c", str(source), "-o", str(partial)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            raise BnnccError(f"compiling {source.name} failed:\n{' '.join(cmd)}\n{done.stderr.strip()}")
+        os.replace(partial, obj)  # atomic: parallel runs never see half an object
+    return obj
 
 
 def unpack_bits(words_: np.ndarray, chw: tuple[int, int, int]) -> np.ndarray:
