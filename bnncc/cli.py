@@ -53,8 +53,8 @@ def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str, board
               help="Random inputs when --inputs is not given.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @target_option
-@click.option("--layers", is_flag=True, help="Also compare every intermediate tensor with onnxruntime (traced on "
-              "the host): name the first layer where they part; sign-at-zero and near-zero float cases apart.")
+@click.option("--layers", is_flag=True, help="Compare every intermediate tensor with onnxruntime (traced on TARGET): "
+              "name the first layer where they part; sign-at-zero and near-zero float cases apart.")
 @user_errors
 def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target: str, layers: bool) -> None:
     """Run the generated C on TARGET and compare it with onnxruntime."""
@@ -64,12 +64,11 @@ def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target
     if layers:
         from .verify_layers import verify_layers
 
-        layer_report = verify_layers(model, inputs=data, samples=samples, seed=seed)
+        layer_report = verify_layers(model, inputs=data, samples=samples, seed=seed, target=target)
         click.echo(layer_report.summary())
         if not layer_report.ok:
             sys.exit(1)
-        if target == "host":
-            return
+        return
     report = verify_model(model, inputs=data, samples=samples, target=target, seed=seed)
     click.echo(report.summary())
     if not report.ok:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -251,6 +252,64 @@ def trace_host(model_dir: Path, name: str, graph: ir.Graph, inputs: np.ndarray, 
     return data.reshape(len(inputs), layers, per_mark)
 
 
+TARGET_WRAPPER = """/* {name}.c - bnncc verify --layers: the generated model (renamed {name}_model.inc) plus a profile hook
+ * that writes the whole arena to bnn_trace.bin after every layer, through the harness's file services. */
+#define BNN_PROFILE 1
+#include "bnn_target_io.h"
+#include "{name}_model.inc"
+
+static int32_t bnn_trace_handle = -1;
+
+void bnn_profile_mark(int32_t layer)
+{{
+    if (layer <= 0) {{
+        return;
+    }}
+    if (bnn_trace_handle < 0) {{
+        bnn_trace_handle = bnn_io_open("bnn_trace.bin", BNN_IO_WRITE);
+    }}
+{arena_write}}}
+"""
+TARGET_ARENA_WRITE = """    if (bnn_io_write(bnn_trace_handle, arena.u, (uint32_t)sizeof arena.u) != (int32_t)sizeof arena.u) {
+        bnn_puts("BNN_ERROR cannot write bnn_trace.bin\\n");
+        bnn_exit(2);
+    }
+"""
+
+
+def trace_target(model_dir: Path, name: str, graph: ir.Graph, inputs: np.ndarray, work: Path,
+                 target: str) -> np.ndarray:
+    """The same trace on a Cortex-M target (arm-none-eabi-gcc + QEMU, semihosting files): the model folder
+    is copied, NAME.c renamed and wrapped with a profile hook, and built with the usual harness."""
+    from .resources import templates_dir
+    from .targets.firmware import build_firmware
+    from .targets.run import run_firmware
+    from .targets.targets import get_target
+
+    folder = work / "traced"
+    shutil.copytree(model_dir, folder)
+    (folder / f"{name}.c").rename(folder / f"{name}_model.inc")
+    shutil.copyfile(templates_dir() / "target" / "bnn_target_io.h", folder / "bnn_target_io.h")
+    arena_words = (graph.arena_bytes + 3) // 4
+    (folder / f"{name}.c").write_text(TARGET_WRAPPER.format(
+        name=name, arena_write=TARGET_ARENA_WRITE if arena_words else ""))
+    array = np.ascontiguousarray(inputs, "<f4")
+    fw = build_firmware(folder, name, get_target(target), work / "build")
+    result = run_firmware(fw, array.tobytes(), timeout=600.0)
+    out_size = graph.tensors[graph.output].size
+    outputs = np.frombuffer(result.outputs, dtype="<u4")
+    layers = len(graph.nodes)
+    if outputs.size != len(inputs) * out_size:
+        raise BnnccError(f"the traced firmware wrote {outputs.size} output words, expected {len(inputs) * out_size}")
+    trace_file = fw.build_dir / "bnn_trace.bin"
+    arena = np.fromfile(trace_file, dtype="<u4") if trace_file.exists() else np.zeros(0, np.uint32)
+    if arena.size != len(inputs) * layers * arena_words:
+        raise BnnccError(f"the layer trace holds {arena.size} words, expected {len(inputs) * layers * arena_words}")
+    arena = arena.reshape(len(inputs), layers, arena_words)
+    final = np.broadcast_to(outputs.reshape(len(inputs), 1, out_size), (len(inputs), layers, out_size))
+    return np.concatenate([arena, final], axis=2)
+
+
 def _runtime_object(source: Path, include_dir: Path) -> Path:
     """The object of one runtime source, cached by the hash of its text, every header beside it and the
     flags: the runtime files are the same for every model, only NAME.c changes."""
@@ -429,10 +488,7 @@ def _categorize(row: LayerRow, layer: ir.Layer, graph: ir.Graph, out: str, got: 
 def verify_layers(model_path: str | Path, inputs: np.ndarray | None = None, samples: int = 50,
                   target: str = "host", seed: int = 0, emitted: Path | None = None) -> LayersReport:
     """Compile (or take an already emitted folder `emitted` holding model.c), trace every layer on the
-    host, compare with onnxruntime."""
-    if target != "host":
-        raise BnnccError(f"--layers traces the C on the host only (the same C the {target} build compiles); "
-                         "run plain verify for the target")
+    host or on a Cortex-M target in QEMU, compare with onnxruntime."""
     model_path = Path(model_path)
     with tempfile.TemporaryDirectory(prefix="bnncc-layers-") as tmp:
         work = Path(tmp)
@@ -450,5 +506,8 @@ def verify_layers(model_path: str | Path, inputs: np.ndarray | None = None, samp
         if inputs.size == 0 or inputs.size % input_size:
             raise BnnccError(f"the inputs hold {inputs.size} values, not a multiple of the input size {input_size}")
         inputs = inputs.reshape(-1, input_size)
-        trace = trace_host(folder, "model", graph, inputs, work)
+        if target == "host":
+            trace = trace_host(folder, "model", graph, inputs, work)
+        else:
+            trace = trace_target(folder, "model", graph, inputs, work, target)
     return compare_layers(model_path, graph, inputs, trace, target)
