@@ -218,7 +218,7 @@ void bnn_div_f32(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
 void bnn_relu_f32(const float *in, int32_t n, float *out);
 /* PRelu with one slope per channel: out = x < 0 ? slope[c] * x : x (ONNX / onnxruntime). */
 void bnn_prelu_f32(const float *in, bnn_dims d, const float *slope, float *out);
-/* LeakyRelu: out = x >= 0 ? x : alpha * x (onnxruntime's functor). */
+/* LeakyRelu: out = x < 0 ? alpha * x : x (as onnxruntime, -0 and NaN included). */
 void bnn_leaky_relu_f32(const float *in, int32_t n, float alpha, float *out);
 /* Clip: out = x < lo ? lo : (x > hi ? hi : x). A missing bound is -FLT_MAX / FLT_MAX
  * (-3.40282347e38f / 3.40282347e38f), onnxruntime's defaults (not infinity: Clip(inf) is FLT_MAX). */

@@ -110,3 +110,140 @@ def test_activations_bit_exact(runtime, x, case):
     y = x.copy()
     runtime.activation(call[0], y, *call[1:], out=y)
     _assert_exact(y, want)
+
+
+def onnx_pool_out(size, k, stride, pad0, pad1, dil, ceil):
+    """AveragePool / MaxPool output length as onnxruntime computes it: with ceil_mode, a last
+    window that would start inside the end padding is dropped."""
+    span = size + pad0 + pad1 - dil * (k - 1) - 1
+    out = (-(-span // stride) if ceil else span // stride) + 1
+    if ceil and (out - 1) * stride >= size + pad0:
+        out -= 1
+    return out
+
+
+def _pool_cases(rng, n, dilations):
+    while n > 0:
+        c, h, w = int(rng.choice([1, 3, 31, 33])), int(rng.integers(1, 30)), int(rng.integers(1, 30))
+        k = (int(rng.integers(1, min(h, 7) + 1)), int(rng.integers(1, min(w, 7) + 1)))
+        s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        d = (int(rng.integers(1, 3)), int(rng.integers(1, 3))) if dilations else (1, 1)
+        p = [int(rng.integers(0, kk)) if kk > 1 else 0 for kk in (k[0], k[1], k[0], k[1])]
+        if (k[0] - 1) * d[0] + 1 > h + p[0] + p[2] or (k[1] - 1) * d[1] + 1 > w + p[1] + p[3]:
+            continue
+        n -= 1
+        yield c, h, w, k, s, d, p, int(rng.integers(0, 2)), int(rng.integers(0, 2))
+
+
+def _avgpool_pair(runtime, rng, case, opset):
+    c, h, w, k, s, d, p, ceil, cip = case
+    x = rng.standard_normal((c, h, w)).astype(np.float32)
+    attrs = {"kernel_shape": list(k), "strides": list(s), "pads": p, "ceil_mode": ceil,
+             "count_include_pad": cip}
+    if d != (1, 1):
+        attrs["dilations"] = list(d)
+    want = run_op("AveragePool", [x[None]], attrs, opset=opset)[0]
+    out_hw = (onnx_pool_out(h, k[0], s[0], p[0], p[2], d[0], ceil),
+              onnx_pool_out(w, k[1], s[1], p[1], p[3], d[1], ceil))
+    assert want.shape[1:] == out_hw
+    win = Window(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1])
+    got = runtime.avgpool_f32(x, win, out_hw, p[2], p[3], cip)
+    ref = runtime.avgpool_f32(x, win, out_hw, p[2], p[3], cip, ref=True)
+    _assert_exact(got, ref)
+    return x, got, want
+
+
+def test_avgpool_opset19_bit_exact(runtime):
+    """AveragePool-19 runs onnxruntime's scalar pooling loop: sum from 0.0f row by row, one
+    division by the count (ceil_mode partial windows and count_include_pad included)."""
+    rng = np.random.default_rng(4)
+    for case in _pool_cases(rng, 150, dilations=True):
+        _, got, want = _avgpool_pair(runtime, rng, case, opset=19)
+        _assert_exact(got, want)
+
+
+def test_avgpool_mlas_within_rounding(runtime):
+    """AveragePool-7..18 runs in MLAS, whose vector kernel sums each column of the window first
+    and the column sums after (and on some windows divides in another order): the same terms,
+    another order, so results agree within the rounding of a sum of k terms."""
+    rng = np.random.default_rng(5)
+    for case in _pool_cases(rng, 150, dilations=False):
+        x, got, want = _avgpool_pair(runtime, rng, case, opset=11)
+        n_terms = case[3][0] * case[3][1]
+        bound = 2 * n_terms * 2.0**-24 * np.abs(x).max() + 1e-30
+        assert np.all(np.abs(got - want) <= bound)
+
+
+@pytest.mark.parametrize("shape", [(3, 1, 1), (5, 7, 7), (33, 13, 17), (16, 64, 64)])
+def test_global_means_within_rounding(runtime, shape):
+    """GlobalAveragePool (MLAS: 4 lane-wise partial sums, a CPU-specific horizontal add) and
+    ReduceMean (Eigen's vectorized sum) add in orders that differ between CPUs; the C kernels
+    sum in plane order and divide once, as both do. Bound: the rounding of an n-term sum."""
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    n = shape[1] * shape[2]
+    bound = 2 * n * 2.0**-24 * np.abs(x).reshape(shape[0], -1).mean(axis=1) + 1e-30
+    for op, name, attrs in [("GlobalAveragePool", "bnn_global_avgpool_f32", {}),
+                            ("ReduceMean", "bnn_reduce_mean_hw_f32", {"axes": [2, 3]})]:
+        want = run_op(op, [x[None]], attrs, opset=13).ravel()
+        got = runtime.global_mean(x, name)
+        _assert_exact(got, runtime.global_mean(x, name, ref=True))
+        assert np.all(np.abs(got - want) <= bound), op
+        if n == 1:
+            _assert_exact(got, want)
+
+
+def _sum_bound(absw, absx, k):
+    """Worst-case difference of two float32 evaluations (any order, with or without FMA) of a
+    k-term dot product whose exact sum of |w*x| is s: 2 * k * 2^-24 * s."""
+    return 2.0 * (k + 1) * 2.0**-24 * absw @ absx + 1e-30
+
+
+def test_conv_f32w_within_rounding(runtime):
+    """onnxruntime's Conv (MLAS im2col + SGEMM with FMA, blocked sums) adds in an order a plain
+    C loop cannot share: agreement within the rounding bound of the dot product, per output."""
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        c_in = int(rng.choice([1, 3, 8, 31, 33]))
+        depthwise = trial % 3 == 2
+        groups = c_in if depthwise else 1
+        c_out = c_in * int(rng.integers(1, 3)) if depthwise else int(rng.choice([1, 3, 16, 33]))
+        h, w = int(rng.integers(3, 12)), int(rng.integers(3, 12))
+        k = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        d = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        p = [int(rng.integers(0, 3)) for _ in range(4)]
+        if (k[0] - 1) * d[0] + 1 > h + p[0] + p[2] or (k[1] - 1) * d[1] + 1 > w + p[1] + p[3]:
+            continue
+        x = rng.standard_normal((c_in, h, w)).astype(np.float32)
+        wt = rng.standard_normal((c_out, c_in // groups, *k)).astype(np.float32)
+        bias = rng.standard_normal(c_out).astype(np.float32) if trial % 2 else None
+        consts = {"w": wt} | ({"b": bias} if bias is not None else {})
+        want = run_op("Conv", [x[None]], {"kernel_shape": list(k), "strides": list(s),
+                                          "pads": p, "dilations": list(d), "group": groups},
+                      consts)[0]
+        win = Window(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1])
+        got = runtime.conv2d_f32w(x, wt, win, want.shape[1:], groups, bias)
+        _assert_exact(got, runtime.conv2d_f32w(x, wt, win, want.shape[1:], groups, bias,
+                                               ref=True))
+        # the bound from |w| * |x| (bias counted as one more term)
+        absum = run_op("Conv", [np.abs(x)[None]], {"kernel_shape": list(k), "strides": list(s),
+                                                  "pads": p, "dilations": list(d),
+                                                  "group": groups}, {"w": np.abs(wt)})[0]
+        if bias is not None:
+            absum = absum + np.abs(bias)[:, None, None]
+        kk = c_in // groups * k[0] * k[1] + 1
+        assert np.all(np.abs(got - want) <= 2.0 * (kk + 1) * 2.0**-24 * absum * 1.01 + 1e-30)
+
+
+@pytest.mark.parametrize("n_in,n_out", [(1, 1), (64, 10), (257, 33), (1000, 3)])
+def test_dense_f32w_within_rounding(runtime, n_in, n_out):
+    rng = np.random.default_rng(n_in)
+    x = rng.standard_normal(n_in).astype(np.float32)
+    wt = rng.standard_normal((n_out, n_in)).astype(np.float32)
+    bias = rng.standard_normal(n_out).astype(np.float32)
+    want = run_op("Gemm", [x[None]], {"transB": 1}, {"w": wt, "b": bias}).ravel()
+    got = runtime.dense_f32w(x, wt, bias)
+    _assert_exact(got, runtime.dense_f32w(x, wt, bias, ref=True))
+    bound = _sum_bound(np.abs(wt).astype(np.float64), np.abs(x).astype(np.float64), n_in + 1)
+    assert np.all(np.abs(got - want) <= bound + 2.0**-23 * np.abs(bias))
+    _assert_exact(runtime.dense_f32w(x, wt), runtime.dense_f32w(x, wt, ref=True))
