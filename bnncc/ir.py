@@ -412,7 +412,8 @@ class ChannelLayer(Layer):
 
     @property
     def kernel(self) -> str:
-        return {"affine": "bnn_affine_f32", "prelu": "bnn_prelu_f32"}.get(self.op, f"bnn_{self.op}_chan_f32")
+        return {"affine": "bnn_scale_shift_f32", "prelu": "bnn_prelu_f32", "rsub": "bnn_sub_f32"}.get(
+            self.op, f"bnn_{self.op}_f32")
 
 
 @dataclass
@@ -420,7 +421,7 @@ class EltwiseLayer(Layer):
     """Two REAL tensors of n floats: add, sub (a - b), mul."""
 
     op: str = "add"
-    n: int = 0
+    dims: tuple[int, int, int] = (0, 0, 0)
     inplace = True
 
     @property
@@ -466,13 +467,13 @@ class ConcatLayer(Layer):
     """Channel concatenation of REAL (one copy per input into its CHW slice) or BITS (repack per pixel)."""
 
     channels: tuple[int, ...] = ()
-    hw: int = 1
+    out_dims: tuple[int, int, int] = (0, 0, 0)
     bits: bool = False
-    in_place: dict = field(default_factory=dict)  # REAL input -> True when its producer wrote into the slice
+    in_place: frozenset = frozenset()  # REAL inputs (by index) whose producer wrote straight into the slice
 
     @property
     def kernel(self) -> str:
-        return "bnn_concat_bits" if self.bits else "bnn_copy_f32"
+        return "bnn_concat_bits" if self.bits else "bnn_concat_f32"
 
 
 # ------------------------------------------------------------------------------------------- graph

@@ -181,8 +181,8 @@ class _Importer(RealOps):
             raise BnnccError(f"the bias has {bias.size} values for {weight.shape[0]} output channels", label, "Conv")
         window = _window(attrs, weight.shape[2:], in_shape[1:], label, "Conv")
         if weight.shape[1] * group != in_shape[0] or weight.shape[0] % group:
-            raise BnnccError(f"weight shape {weight.shape} does not fit {in_shape[0]} input channels in {group} "
-                             "group(s)", label, "Conv")
+            raise BnnccError(f"input has {in_shape[0]} channels, weights expect {weight.shape[1] * group}"
+                             + (f" (in {group} groups)" if group > 1 else ""), label, "Conv")
         self._emit(ir.Conv(label, [x], [node.output[0]], weight=weight.astype(np.float32),
                            bias=None if bias is None else bias.astype(np.float32), window=window, group=group))
 
@@ -325,8 +325,10 @@ class _Importer(RealOps):
         for bound, what in ((lo, "min"), (hi, "max")):
             if bound is not None and bound.size != 1:
                 raise BnnccError(f"{what} must be a scalar, it has shape {bound.shape}", label, "Clip")
-        lo = float(lo.reshape(())) if lo is not None else float(attrs.get("min", -np.inf))
-        hi = float(hi.reshape(())) if hi is not None else float(attrs.get("max", np.inf))
+        # a missing bound is onnxruntime's default, the largest finite float32 (so Clip(inf) = FLT_MAX)
+        big = float(np.finfo(np.float32).max)
+        lo = float(lo.reshape(())) if lo is not None else float(attrs.get("min", -big))
+        hi = float(hi.reshape(())) if hi is not None else float(attrs.get("max", big))
         self._emit(ir.Clip(label, [x], [node.output[0]], lo=lo, hi=hi), self.tensors[x].shape)
 
     def _op_Cast(self, node, label):

@@ -44,8 +44,10 @@ class RealLowering:
     def _lower_real_linear(self, node) -> None:
         """A Conv / Gemm / MatMul whose weights are not binary: a float32 layer (first / last layers)."""
         x = self._as_real(node.inputs[0])
-        why = ("weights not +-alpha per channel: " + describe_non_binary(node.weight) + "; float32 layer (its sum "
-               "order differs from onnxruntime's: last-bit differences possible)")
+        reason = (f"depthwise (group {node.group})" if getattr(node, "group", 1) != 1 else
+                  "weights not +-alpha per channel: " + describe_non_binary(node.weight))
+        why = (reason + "; float32 layer (its sum order differs from onnxruntime's: last-bit differences "
+               "possible)")
         if isinstance(node, ir.Conv):
             c, h, w = self._dims(x)
             oh, ow = node.window.out_hw(h, w)
@@ -111,9 +113,11 @@ class RealLowering:
         thresh = None
         if steps or binarize.strict:
             thresh = float_thresholds(steps, c, binarize.strict, binarize.name)
-            # kernel rule: bit = (x >= T) XOR invert; a flipped channel is on iff -x >= t, i.e. x <= -t,
-            # i.e. not (x >= next float above -t)
-            values = np.where(thresh.flipped, np.nextafter(-thresh.values, np.float32(np.inf)), thresh.values)
+            # kernel rule: bit = x >= T, or x <= T on flipped channels (on iff -x >= t, i.e. x <= -t);
+            # constant channels: T = -inf (always 1) or NaN (always 0)
+            values = np.where(thresh.flipped, -thresh.values, thresh.values).astype(np.float32)
+            always_on = thresh.constant & (thresh.values == -np.inf)
+            values = np.where(thresh.constant, np.where(always_on, np.float32(-np.inf), np.float32(np.nan)), values)
             thresh = ir.Threshold(values.astype(np.float32), thresh.flipped, thresh.constant)
         if binarize.onnx_op == "Sign":
             self.notes.append(f"{binarize.name}: ONNX Sign on a real tensor gives 0 for an exact 0; bnncc gives +1 "
@@ -151,7 +155,7 @@ class RealLowering:
         why = f"{node.op} of two real tensors (float32, as onnxruntime)"
         if node.broadcast < 0:
             self.layers.append(ir.EltwiseLayer(node.name, [a, b], [y], source=(node.name,), op=node.op.lower(),
-                                               n=self.tensors[a].size, why=why))
+                                               dims=self._dims(a), why=why))
             return
         full, k = (a, b) if node.broadcast == 1 else (b, a)
         op = node.op.lower()
@@ -170,8 +174,8 @@ class RealLowering:
         y = self._out(node, kind=ir.Kind.BITS if bits else ir.Kind.REAL)
         why = ("concatenate bits on channels (repacked per pixel)" if bits else
                "concatenate real tensors on channels (copies)")
-        self.layers.append(ir.ConcatLayer(node.name, stores, [y], source=(node.name,), channels=channels, hw=h * w,
-                                          bits=bits, why=why))
+        self.layers.append(ir.ConcatLayer(node.name, stores, [y], source=(node.name,), channels=channels,
+                                          out_dims=(sum(channels), h, w), bits=bits, why=why))
 
     def _lower_avgpool(self, node: ir.AvgPool) -> None:
         x = self._as_real(node.inputs[0])
