@@ -207,14 +207,17 @@ class DagBuilder:
         return T(out, x.kind, x.c, (x.h - k) // stride + 1, (x.w - k) // stride + 1)
 
     def avgpool(self, x: T, k: int, stride: int, pad: int, ceil_mode: int, include_pad: int) -> T:
+        for n in (x.h, x.w):
+            span = n + 2 * pad - k
+            if ceil_mode and (-(-span // stride)) * stride >= n + pad:
+                # the last ceil_mode window would start in the end padding: onnx shape inference keeps it,
+                # onnxruntime drops it (the output sizes differ), so such a model is ill-defined: not drawn
+                ceil_mode = 0
         out = self.node("AveragePool", [x.name], kernel_shape=[k, k], strides=[stride, stride], pads=[pad] * 4,
                         ceil_mode=ceil_mode, count_include_pad=include_pad)
         def size(n):
             span = n + 2 * pad - k
-            steps = -(-span // stride) if ceil_mode else span // stride
-            if ceil_mode and steps * stride >= n + pad:  # the last window must start inside input or left pad
-                steps -= 1
-            return steps + 1
+            return (-(-span // stride) if ceil_mode else span // stride) + 1
         return T(out, "real", x.c, size(x.h), size(x.w))
 
     # -------------------------------------------------------------------------------- blocks
