@@ -142,10 +142,7 @@ def test_mixed_precision_user_errors(tmp_path, args, message):
 
 
 def test_train_mixed_arch_with_verify_on_host(tmp_path):
-    import shutil
-
-    if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no host C compiler")
+    require_tools("cc")
     out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
     result = CliRunner().invoke(train_command, [
         "--arch", "reactnet", "--epochs", "1", "--width", "64", "-o", str(out), "--metrics", str(metrics),

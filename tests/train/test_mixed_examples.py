@@ -2,12 +2,13 @@
 against onnxruntime on the 360 held-out digits on the host and on 40 of them on each of the six emulated cores."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
+
+from tests.helpers.tools import require_tools
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -18,8 +19,6 @@ ARCHS = ["bireal", "bnfree", "densenet", "reactnet"]
 CORES = ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]
 # Wide floors (chance is 0.1): the exact figures are in metrics.json and may move by a sample between CPUs.
 FLOORS = {"bireal": 0.9, "reactnet": 0.9, "densenet": 0.9, "bnfree": 0.85}
-needs_qemu = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
-                                reason="needs arm-none-eabi-gcc and qemu-system-arm")
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +74,7 @@ def test_metrics_record_the_rerun_over_three_seeds(metrics):
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_example_c_matches_onnxruntime_on_host(test_set, arch):
-    if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no host C compiler")
+    require_tools("cc")
     inputs, _ = test_set
     report = _verify_or_xfail(MIXED / f"{arch}.onnx", inputs, "host")
     assert report.ok, report.summary()
@@ -84,10 +82,10 @@ def test_example_c_matches_onnxruntime_on_host(test_set, arch):
 
 
 @pytest.mark.qemu
-@needs_qemu
 @pytest.mark.parametrize("core", CORES)
 @pytest.mark.parametrize("arch", ARCHS)
 def test_example_c_matches_onnxruntime_on_core(test_set, arch, core):
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm")
     inputs, _ = test_set
     report = _verify_or_xfail(MIXED / f"{arch}.onnx", inputs[:40], core)
     assert report.ok, report.summary()
