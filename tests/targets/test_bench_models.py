@@ -35,6 +35,8 @@ def test_vgg_small_shape_and_macs(vgg_small):
     assert [n.n_out for n in dense] == [512, 10]
     assert sum(n.binary_macs for n in graph.nodes) == 153_097_216
     assert convs[0].kernel == "bnn_conv2d_f32_thresh"
+    # every binary conv, 3x3x256 = 2304-bit windows included, on the bit-sliced fast path
+    assert [n.kernel for n in convs[1:]] == ["bnn_conv2d_bin_thresh_sliced"] * 5
     weights = sum(int(n.packed.size) for n in convs + dense) * 32
     assert 3.2e6 < weights < 3.4e6
 
