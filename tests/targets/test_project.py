@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
+
+from tests.helpers.tools import require_tools
 
 from bnncc.errors import BnnccError
 from bnncc.targets.project import write_project_files
@@ -15,6 +16,7 @@ from tests.targets.conftest import dummy_reference, needs_qemu
 
 
 def _make(folder, *goals):
+    require_tools("make")
     return subprocess.run(["make", "-s", *goals], cwd=folder, capture_output=True, text=True, timeout=120)
 
 
@@ -48,8 +50,8 @@ def test_model_folder_with_project_files_still_runs(dummy_model):
 
 @pytest.mark.qemu
 @needs_qemu
-@pytest.mark.skipif(shutil.which("cmake") is None, reason="needs cmake")
 def test_cmake_builds(dummy_model, tmp_path):
+    require_tools("cmake", "make")
     write_project_files(dummy_model, "net", "cortex-m33")
     configure = subprocess.run(["cmake", "-S", str(dummy_model), "-B", str(tmp_path / "build")],
                                capture_output=True, text=True, timeout=120)
@@ -88,3 +90,20 @@ def test_generic_board_makefile_has_no_qemu(dummy_model):
 def test_unknown_board_is_a_user_error(dummy_model):
     with pytest.raises(BnnccError, match="generic"):
         write_project_files(dummy_model, "net", "cortex-m4", board="nucleo")
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m4", "cortex-m0plus"])
+def test_build_files_turn_off_fma_contraction(dummy_model, target):
+    """Every build file bnncc writes passes -ffp-contract=off (gnu modes and clang would fuse
+    a*b+c into an FMA, and the float results would no longer be onnxruntime's), and so do the
+    flags bnncc itself compiles models with."""
+    from bnncc.targets.firmware import HARNESS_CFLAGS, MODEL_CFLAGS
+
+    write_project_files(dummy_model, "net", target)
+    for name in ("Makefile", "CMakeLists.txt"):
+        text = (dummy_model / name).read_text()
+        flags_lines = [ln for ln in text.splitlines()
+                       if "CFLAGS" in ln and ":=" in ln or "target_compile_options" in ln
+                       or ln.lstrip().startswith("{%- for flag") or "-Wall" in ln]
+        assert any("-ffp-contract=off" in ln for ln in flags_lines), (name, text)
+    assert "-ffp-contract=off" in MODEL_CFLAGS and "-ffp-contract=off" in HARNESS_CFLAGS
