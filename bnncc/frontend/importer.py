@@ -15,6 +15,7 @@ from onnx import helper
 
 from .. import ir
 from ..errors import BnnccError
+from .canonicalize import canonicalize
 from .fold import fold_constants
 from .load import load_model
 
@@ -29,6 +30,7 @@ def import_model(path: str | Path) -> ir.Graph:
 
 
 def import_proto(model: onnx.ModelProto, name: str = "model") -> ir.Graph:
+    model = canonicalize(model)  # producer idioms -> standard forms (frontend/canonicalize/)
     consts, live = fold_constants(model)
     return _Importer(model, consts, live, name).run()
 
