@@ -10,11 +10,13 @@ import onnx
 
 from .graph_edit import reinfer
 from .input_views import fold_input_views
+from .pad_into_conv import fold_zero_pad_into_conv
 from .transpose_flatten_dense import fold_transpose_into_dense
 
 PIPELINE = (
     fold_input_views,  # Reshape/Flatten/Squeeze/Unsqueeze/layout-free Transpose of the input
     fold_transpose_into_dense,  # Transpose -> Flatten -> MatMul/Gemm: permute the weight rows instead
+    fold_zero_pad_into_conv,  # Pad(0) -> Conv: the conv's own (exact) zero padding
 )
 
 

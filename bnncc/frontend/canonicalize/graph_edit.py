@@ -100,3 +100,19 @@ def unique_name(graph: onnx.GraphProto, base: str) -> str:
         index += 1
         name = f"{base}_{index}"
     return name
+
+
+def constant_value(model: onnx.ModelProto, name: str) -> np.ndarray | None:
+    """An initializer, a Constant, or a constant subgraph's value (evaluated by the folder); None if computed."""
+    if not name:
+        return None
+    value = initializer_value(model.graph, name)
+    if value is not None:
+        return value
+    from ..fold import fold_constants  # the folder evaluates every constant input of a live node
+
+    try:
+        consts, _ = fold_constants(model)
+    except BnnccError:
+        return None
+    return consts.get(name)
