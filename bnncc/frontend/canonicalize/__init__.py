@@ -11,9 +11,11 @@ import onnx
 from .graph_edit import reinfer
 from .input_views import fold_input_views
 from .pad_into_conv import fold_zero_pad_into_conv
+from .qonnx_quantizers import lower_quantizers
 from .transpose_flatten_dense import fold_transpose_into_dense
 
 PIPELINE = (
+    lower_quantizers,  # QONNX/Brevitas BipolarQuant, Quant, IntQuant -> standard ops (qonnx's semantics)
     fold_input_views,  # Reshape/Flatten/Squeeze/Unsqueeze/layout-free Transpose of the input
     fold_transpose_into_dense,  # Transpose -> Flatten -> MatMul/Gemm: permute the weight rows instead
     fold_zero_pad_into_conv,  # Pad(0) -> Conv: the conv's own (exact) zero padding
