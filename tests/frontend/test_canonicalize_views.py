@@ -85,3 +85,17 @@ def test_nhwc_flatten_folds_into_the_dense_weights(op, dense):
     canonical = canonicalize(onnx.shape_inference.infer_shapes(model))
     assert "Transpose" not in {n.op_type for n in canonical.graph.node}
     assert_bit_exact(model, samples=200)
+
+
+def test_sign_of_weights_with_exact_zeros_is_refused_with_the_fix(tmp_path):
+    from bnncc.frontend.importer import import_model
+
+    b = ModelBuilder((16,), seed=2)
+    latent = b.rng.standard_normal((8, 16)).astype(np.float32)
+    latent[3, 5] = 0.0
+    w = b.node("Sign", [b.const(latent, "latent")])
+    model = b.build(b.node("Gemm", [b.start(), w], transB=1))
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    with pytest.raises(BnnccError, match=r"1 exact zero.*torch.where\(w >= 0, 1.0, -1.0\)"):
+        import_model(path)

@@ -14,10 +14,12 @@ from .input_views import fold_input_views
 from .larq_ste_sign import fold_ste_sign
 from .pad_into_conv import fold_zero_pad_into_conv
 from .qonnx_quantizers import lower_quantizers
+from .sign_of_zero_weights import refuse_sign_of_zero_weights
 from .transpose_flatten_dense import fold_transpose_into_dense
 from .transposes import fold_transposes
 
 PIPELINE = (
+    refuse_sign_of_zero_weights,  # torch.sign(W) with exact zeros: ternary, refused with the fix
     lower_quantizers,  # QONNX/Brevitas BipolarQuant, Quant, IntQuant -> standard ops (qonnx's semantics)
     fold_ste_sign,  # Larq's Sign(Sign(x) + c) -> Where binarizer
     fold_transposes,  # NHWC islands: sink Transposes through elementwise ops, cancel inverse pairs
