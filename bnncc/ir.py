@@ -198,6 +198,15 @@ class MaxPool(Node):
 
 
 @dataclass
+class Pad(Node):
+    """ONNX Pad (mode constant) on the spatial axes of a (C, H, W) tensor."""
+
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
+    value: float = 0.0
+    onnx_op: str = "Pad"
+
+
+@dataclass
 class Flatten(Node):
     onnx_op: str = "Flatten"
 
@@ -354,6 +363,22 @@ class PoolLayer(Layer):
     @property
     def kernel(self) -> str:
         return "bnn_maxpool_bits" if self.on_bits else "bnn_maxpool_f32"
+
+
+@dataclass
+class PadLayer(Layer):
+    """Constant padding: on BITS the value is -1 or +1 (a constant bit), on REAL any float."""
+
+    in_dims: tuple[int, int, int] = (0, 0, 0)
+    out_dims: tuple[int, int, int] = (0, 0, 0)
+    pad_top: int = 0
+    pad_left: int = 0
+    value: float = 0.0
+    on_bits: bool = True
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_pad_bits" if self.on_bits else "bnn_pad_f32"
 
 
 @dataclass

@@ -149,6 +149,14 @@ void bnn_maxpool_bits(const uint32_t *in, bnn_dims in_d, const bnn_window *win,
 void bnn_maxpool_f32(const float *in, bnn_dims in_d, const bnn_window *win, float *out,
                      bnn_dims out_d);
 
+/* --- bnn_pad.c: ONNX Pad (constant) on the spatial axes --------------------------------- */
+/* BITS HWC: pixels outside the input get every channel bit = fill_plus_one (tail bits 0). */
+void bnn_pad_bits(const uint32_t *in, bnn_dims in_d, int32_t pad_top, int32_t pad_left,
+                  int32_t fill_plus_one, uint32_t *out, bnn_dims out_d);
+/* REAL CHW: pixels outside the input get value. */
+void bnn_pad_f32(const float *in, bnn_dims in_d, int32_t pad_top, int32_t pad_left, float value,
+                 float *out, bnn_dims out_d);
+
 /* --- bnn_softmax.c: no libm needed ------------------------------------------------------ */
 void bnn_softmax_f32(const float *in, int32_t n, float *out);
 void bnn_log_softmax_f32(const float *in, int32_t n, float *out);
