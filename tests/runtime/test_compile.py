@@ -102,10 +102,10 @@ def test_no_fused_multiply_add(tmp_path, core):
     """Float kernels keep a * b + c as two roundings (onnxruntime's results): no fused
     multiply-add instruction in any runtime object, built by arm-none-eabi-gcc in gnu99 mode
     (which contracts by default) with bnncc's -ffp-contract=off, and by clang at its default
-    -ffp-contract=on (the #pragma STDC FP_CONTRACT OFF in bnn.h governs it). The control build
-    without the flag shows that the check would see contraction."""
+    -ffp-contract=on (the #pragma STDC FP_CONTRACT OFF in bnn.h governs it). The control build without the flag shows
+    that the check would see contraction."""
     require_tools("arm-none-eabi-gcc", "arm-none-eabi-objdump")
-    require_newlib_headers()
+    require_newlib_headers()  # and clang
     fpu = CORES[core]
     contracted = []
     for src in SOURCES:
