@@ -43,11 +43,21 @@ def lifetimes(graph: ir.Graph) -> dict[str, tuple[int, int]]:
 
 
 def _in_place(graph: ir.Graph, a: str, b: str, index: int, spans) -> bool:
-    """a and b share a buffer legitimately at layer index: one dies there, the other is born there."""
+    """a and b share bytes legitimately at layer index: an in-place pair (same offset, one dies there, the
+    other is born there), or a concat input that its producer wrote into its slice of the concat's output."""
+    if _slice_of(graph, a, b, index) or _slice_of(graph, b, a, index):
+        return True
     if graph.arena.get(a) != graph.arena.get(b):
         return False
     (fa, la), (fb, lb) = spans[a], spans[b]
     return (la == index == fb) or (lb == index == fa)
+
+
+def _slice_of(graph: ir.Graph, part: str, whole: str, index: int) -> bool:
+    layer = graph.nodes[index]
+    if not isinstance(layer, ir.ConcatLayer) or layer.outputs[0] != whole or part not in layer.inputs:
+        return False
+    return layer.inputs.index(part) in layer.in_place
 
 
 def _live_at(spans, index):

@@ -71,11 +71,35 @@ def plan_arena(graph: ir.Graph) -> ir.Graph:
         lo, hi = span.get(r, [first[r], last[r]])
         span[r] = [min(lo, first[name]), max(hi, last[name])]
 
+    sizes = {name: _aligned(graph.tensors[name].nbytes) for name in span}
+    # First fit under a few placement orders; the smallest arena wins (the first order on ties), so the
+    # plan stays deterministic. Largest first is usually best; on some DAGs birth order or
+    # size x lifetime packs tighter.
+    orders = (
+        lambda n: (-sizes[n], span[n][0], n),
+        lambda n: (span[n][0], -sizes[n], n),
+        lambda n: (-sizes[n] * (span[n][1] - span[n][0] + 1), n),
+        lambda n: (-(span[n][1] - span[n][0]), -sizes[n], n),
+    )
+    best = None
+    for order in orders:
+        offsets_try, total_try = _first_fit(sorted(span, key=order), sizes, span)
+        if best is None or total_try < best[1]:
+            best = (offsets_try, total_try)
+    offsets, total = best
+    for name in first:
+        if name in slices:
+            offsets[name] = offsets[find(slices[name][0])] + slices[name][1]
+        elif name not in outside and name not in offsets:
+            offsets[name] = offsets[find(name)]
+    return replace(graph, nodes=nodes, arena=offsets, arena_bytes=total)
+
+
+def _first_fit(names: list[str], sizes: dict[str, int], span: dict[str, list[int]]) -> tuple[dict[str, int], int]:
     placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
     offsets: dict[str, int] = {}
-    # Largest first keeps fragmentation low; ties broken by name for byte-identical output.
-    for name in sorted(span, key=lambda n: (-graph.tensors[n].nbytes, span[n][0], n)):
-        size = _aligned(graph.tensors[name].nbytes)
+    for name in names:
+        size = sizes[name]
         lo, hi = span[name]
         busy = sorted((o, s) for o, s, f, l in placed if not (l < lo or hi < f))
         offset = 0
@@ -85,13 +109,7 @@ def plan_arena(graph: ir.Graph) -> ir.Graph:
             offset = max(offset, _aligned(o + s))
         offsets[name] = offset
         placed.append((offset, size, lo, hi))
-    for name in first:
-        if name in slices:
-            offsets[name] = offsets[find(slices[name][0])] + slices[name][1]
-        elif name not in outside and name not in offsets:
-            offsets[name] = offsets[find(name)]
-    total = max((o + s for o, s, _, _ in placed), default=0)
-    return replace(graph, nodes=nodes, arena=offsets, arena_bytes=total)
+    return offsets, max((o + s for o, s, _, _ in placed), default=0)
 
 
 def _aligned(n: int) -> int:
