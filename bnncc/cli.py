@@ -1,4 +1,4 @@
-"""The `bnncc` command line: compile, verify, inspect, bench, train.
+"""The `bnncc` command line: compile, verify, inspect, bench, boards, train.
 
 Every failure a user can cause ends in one line `error: ...` and exit code 2, never a traceback
 (set BNNCC_DEBUG=1 to see one).
@@ -18,8 +18,12 @@ TARGET_NAMES = ["host", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", 
 
 
 model_argument = click.argument("model", type=click.Path(path_type=Path))
-target_option = click.option("--target", type=click.Choice(TARGET_NAMES), default="host", show_default=True,
-                             help="Where the C runs.")
+target_option = click.option("--target", type=click.Choice(TARGET_NAMES), default=None,
+                             help="Where the C runs [default: host, or the --board's core].")
+board_option = click.option("--board", default=None,
+                            help="A board preset (`bnncc boards`: its core and memory map), custom "
+                                 "(with --flash/--ram), or qemu/generic: the target's QEMU machine map "
+                                 "with/without `make run` [default: qemu].")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,15 +37,30 @@ def main() -> None:
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--name", default=None, help="C name of the model (default: the file name).")
 @target_option
-@click.option("--board", type=click.Choice(["qemu", "generic"]), default="qemu", show_default=True,
-              help="For a Cortex-M target: project files for QEMU (make run) or a generic board (no QEMU).")
+@board_option
+@click.option("--flash", default=None, help="With --board custom: ORIGIN:SIZE, e.g. 0x08000000:512K.")
+@click.option("--ram", default=None, help="With --board custom: ORIGIN:SIZE, e.g. 0x20000000:128K.")
+@click.option("--layout", type=click.Choice(["project", "library"]), default=None,
+              help="project: the model plus Makefile/CMake/main.c/startup/linker script for a Cortex-M "
+                   "target; library: the model in src/ with CMake, Arduino, PlatformIO and Zephyr "
+                   "manifests for a vendor project [default: project; library for SDK boards such as pico].")
 @user_errors
-def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str, board: str) -> None:
+def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str | None, board: str | None,
+                flash: str | None, ram: str | None, layout: str | None) -> None:
     """Compile MODEL into C sources in OUT (plus Makefile, CMakeLists.txt, main.c for a Cortex-M target)."""
     from .compiler import compile_model
+    from .targets.boards import select_board
 
-    compiled = compile_model(model, out_dir, name=name, target=target, board=board)
-    extra = "" if target == "host" else f", Makefile/CMakeLists.txt/main.c for {target} ({board})"
+    target, chosen = select_board(board or "qemu", target, flash, ram)
+    if layout is None:
+        layout = "library" if getattr(chosen, "sdk", None) else "project"
+    compiled = compile_model(model, out_dir, name=name, target=target, board=chosen, layout=layout)
+    where = chosen if isinstance(chosen, str) else f"board {chosen.name}"
+    if layout == "library":
+        extra = f", as a library (CMake, Arduino, PlatformIO, Zephyr) in src/" + (
+            "" if target == "host" else f" for {target} ({where})")
+    else:
+        extra = "" if target == "host" else f", Makefile/CMakeLists.txt/main.c for {target} ({where})"
     click.echo(f"wrote {len(compiled.files)} files to {out_dir}: {compiled.name}.h, {compiled.name}.c, the runtime"
                f"{extra} ({len(compiled.layers)} layers, arena {compiled.arena_bytes} B)")
 
@@ -53,23 +72,29 @@ def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str, board
               help="Random inputs when --inputs is not given.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @target_option
+@click.option("--board", default=None, help="A board preset QEMU emulates (netduinoplus2, stm32vldiscovery, "
+                                            "lm3s6965evb, microbit): run on that machine.")
 @click.option("--layers", is_flag=True, help="Compare every intermediate tensor with onnxruntime (traced on TARGET): "
               "name the first layer where they part; sign-at-zero and near-zero float cases apart.")
 @user_errors
-def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target: str, layers: bool) -> None:
-    """Run the generated C on TARGET and compare it with onnxruntime."""
+def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target: str | None,
+               board: str | None, layers: bool) -> None:
+    """Run the generated C on TARGET (or BOARD) and compare it with onnxruntime."""
+    from .errors import BnnccError
     from .verify import load_inputs, verify_model
 
     data = load_inputs(inputs) if inputs is not None else None
     if layers:
         from .verify_layers import verify_layers
 
-        layer_report = verify_layers(model, inputs=data, samples=samples, seed=seed, target=target)
+        if board is not None:
+            raise BnnccError("--layers traces on a --target (host or a cortex-m core in QEMU), not on a --board")
+        layer_report = verify_layers(model, inputs=data, samples=samples, seed=seed, target=target or "host")
         click.echo(layer_report.summary())
         if not layer_report.ok:
             sys.exit(1)
         return
-    report = verify_model(model, inputs=data, samples=samples, target=target, seed=seed)
+    report = verify_model(model, inputs=data, samples=samples, target=target, seed=seed, board=board)
     click.echo(report.summary())
     if not report.ok:
         sys.exit(1)
@@ -84,6 +109,15 @@ def inspect_cmd(model: Path) -> None:
     from .inspect import format_inspect
 
     click.echo(format_inspect(lower_model(model)))
+
+
+@main.command("boards")
+@user_errors
+def boards_cmd() -> None:
+    """List the board presets with their core and memory map."""
+    from .targets.boards import format_boards
+
+    click.echo(format_boards())
 
 
 def _register_optional() -> None:

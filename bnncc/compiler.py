@@ -44,8 +44,17 @@ RUNTIME_FLASH_ESTIMATE = 6 * 1024
 
 
 def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None = None,
-                  target: str = "host", board: str = "qemu") -> CompiledModel:
-    """Compile a model into out_dir. Writes nothing unless every step succeeds."""
+                  target: str = "host", board=None, layout: str = "project") -> CompiledModel:
+    """Compile a model into out_dir. Writes nothing unless every step succeeds.
+
+    board: "qemu" (default for a Cortex-M target) or "generic", a board preset name or a
+    targets.boards.Board; a board's core must be target.
+    layout: "project" (the model, plus build files for a Cortex-M target) or "library" (the model
+    in src/ with CMake, Arduino, PlatformIO and Zephyr manifests: targets/library.py)."""
+    from .targets.library import LAYOUTS
+
+    if layout not in LAYOUTS:
+        raise BnnccError(f"unknown layout '{layout}'; valid layouts: {', '.join(LAYOUTS)}")
     model_path, out_dir = Path(model_path), Path(out_dir)
     name = c_name(name or model_path.stem)
     graph = lower_model(model_path)
@@ -53,13 +62,22 @@ def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None 
         raise BnnccError(f"output path '{out_dir}' exists and is not a folder")
     with tempfile.TemporaryDirectory(prefix="bnncc-") as tmp:
         staging = Path(tmp)
-        emit(graph, staging, name, source=model_path.name)
-        if target != "host":
-            _write_target_files(staging, name, target, board, graph)
+        if layout == "library":
+            from .targets.library import SOURCE_DIR, write_library_files
+
+            emit(graph, staging / SOURCE_DIR, name, source=model_path.name)
+            if target != "host":
+                _check_target_fits(target, board or "qemu", graph)
+            write_library_files(staging, name, target)
+        else:
+            emit(graph, staging, name, source=model_path.name)
+            if target != "host":
+                _write_target_files(staging, name, target, board or "qemu", graph)
         out_dir.mkdir(parents=True, exist_ok=True)
         files = []
-        for path in sorted(staging.iterdir()):
-            destination = out_dir / path.name
+        for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+            destination = out_dir / path.relative_to(staging)
+            destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, destination)
             files.append(destination)
     layers = [LayerInfo(layer.name, layer.kernel, layer.binary_macs, layer.source) for layer in graph.nodes]
@@ -67,12 +85,33 @@ def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None 
                          graph.arena_bytes, layers, graph, files)
 
 
-def _write_target_files(folder: Path, name: str, target: str, board: str, graph: ir.Graph) -> None:
+def model_footprint(graph: ir.Graph) -> tuple[int, int]:
+    """Estimated (flash, RAM) of a firmware running graph: constants + runtime, arena + I/O buffers."""
     from .inspect import layer_rows
-    from .targets import check_fits
-    from .targets.project import write_project_files
 
     constants = sum(row.weight_bytes + row.param_bytes for row in layer_rows(graph))
     io_buffers = 4 * (graph.tensors[graph.input].size + graph.tensors[graph.output].size)
-    check_fits(target, constants + RUNTIME_FLASH_ESTIMATE, graph.arena_bytes + io_buffers)
+    return constants + RUNTIME_FLASH_ESTIMATE, graph.arena_bytes + io_buffers
+
+
+def _check_target_fits(target: str, board, graph: ir.Graph):
+    """Refuse a model too large for the board (or the target's largest machine); returns the board."""
+    from .targets import check_fits
+    from .targets.boards import GENERIC_BOARDS, check_board_fits, get_board
+
+    flash, ram = model_footprint(graph)
+    if isinstance(board, str) and board in GENERIC_BOARDS:
+        check_fits(target, flash, ram)
+        return board
+    board = get_board(board) if isinstance(board, str) else board
+    if board.target != target:
+        raise BnnccError(f"board {board.name} has a {board.target}, not a {target}")
+    check_board_fits(board, flash, ram)
+    return board
+
+
+def _write_target_files(folder: Path, name: str, target: str, board, graph: ir.Graph) -> None:
+    from .targets.project import write_project_files
+
+    board = _check_target_fits(target, board, graph)
     write_project_files(folder, name, target, board=board)

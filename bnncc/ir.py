@@ -162,11 +162,11 @@ class LeakyRelu(Node):
 
 @dataclass
 class Binary(Node):
-    """Add / Sub / Mul of two computed tensors. `broadcast` is the index of an operand holding one value
-    per channel (shape (C, 1, 1) against (C, H, W)), or -1 when both have the output's shape."""
+    """Add / Sub / Mul / Div of two computed tensors. `modes` gives how each operand is read against the
+    (C, H, W) output: "full" (same shape), "channel" (C, 1, 1), "plane" (1, H, W) or "scalar" (one value)."""
 
     op: str = "Add"
-    broadcast: int = -1
+    modes: tuple[str, str] = ("full", "full")
     onnx_op: str = "Add"
 
 
@@ -185,6 +185,8 @@ class AvgPool(Node):
     window: Window | None = None
     out_hw: tuple[int, int] = (1, 1)
     count_include_pad: bool = False
+    ceil_mode: bool = False
+    opset: int = 19  # the model's ONNX opset: AveragePool 7..18 runs MLAS's order in onnxruntime
     onnx_op: str = "AveragePool"
 
 
@@ -418,10 +420,12 @@ class ChannelLayer(Layer):
 
 @dataclass
 class EltwiseLayer(Layer):
-    """Two REAL tensors of n floats: add, sub (a - b), mul."""
+    """Two REAL tensors: add, sub (a - b), mul, div (a / b), each read through its broadcast mode
+    (Binary.modes) against the output dims."""
 
     op: str = "add"
     dims: tuple[int, int, int] = (0, 0, 0)
+    modes: tuple[str, str] = ("full", "full")
     inplace = True
 
     @property
@@ -454,11 +458,12 @@ class AvgPoolLayer(Layer):
     window: Window | None = None
     count_include_pad: bool = False
     reduce_mean: bool = False  # ReduceMean rather than GlobalAveragePool
+    mlas: bool = False  # AveragePool-7..18: onnxruntime's MLAS summation order (bnn_avgpool_mlas_f32)
 
     @property
     def kernel(self) -> str:
         if self.window is not None:
-            return "bnn_avgpool_f32"
+            return "bnn_avgpool_mlas_f32" if self.mlas else "bnn_avgpool_f32"
         return "bnn_reduce_mean_hw_f32" if self.reduce_mean else "bnn_global_avgpool_f32"
 
 

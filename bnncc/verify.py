@@ -162,19 +162,34 @@ def compare(c_out: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, float, floa
     return close, float(diff.max(initial=0.0)), float(ratio.max(initial=0.0)), argmax
 
 
-def run_compiled(model_dir: Path, name: str, target: str, inputs: np.ndarray) -> np.ndarray:
+def run_compiled(model_dir: Path, name: str, target: str, inputs: np.ndarray, board=None) -> np.ndarray:
     """Build the generated C for target (host compiler or arm-none-eabi-gcc + QEMU) and run every input."""
     from .targets.run import run_inputs
 
-    return run_inputs(model_dir, name, target, inputs)
+    return run_inputs(model_dir, name, target, inputs, board=board)
 
 
 def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, samples: int = 300,
-                 target: str = "host", seed: int = 0) -> VerifyReport:
-    """Compile, run on `target`, compare with onnxruntime."""
+                 target: str | None = None, seed: int = 0, board: str | None = None) -> VerifyReport:
+    """Compile, run on `target` (or on a board preset's QEMU machine), compare with onnxruntime."""
     model_path = Path(model_path)
+    preset = None
+    if board is not None:
+        from .targets.boards import GENERIC_BOARDS, check_board_fits, select_board
+        from .targets.run import board_machines
+
+        target, preset = select_board(board, target)
+        if isinstance(preset, str) and preset in GENERIC_BOARDS:
+            preset = None
+        else:
+            board_machines(preset)  # refuse a board without an emulator before compiling
+    target = target or "host"
     with tempfile.TemporaryDirectory(prefix="bnncc-verify-") as tmp:
         compiled = compile_model(model_path, Path(tmp) / "model", name="model")
+        if preset is not None:
+            from .compiler import model_footprint
+
+            check_board_fits(preset, *model_footprint(compiled.graph))
         if inputs is None:
             inputs = random_inputs(compiled.input_size, samples, seed)
         inputs = np.asarray(inputs, np.float32)
@@ -182,13 +197,14 @@ def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, sampl
             raise BnnccError(f"the inputs hold {inputs.size} values, not a multiple of the input size "
                              f"{compiled.input_size}")
         inputs = inputs.reshape(-1, compiled.input_size)
-        c_out = run_compiled(Path(tmp) / "model", compiled.name, target, inputs)
+        c_out = run_compiled(Path(tmp) / "model", compiled.name, target, inputs, board=preset)
     original, convention, zeros = Reference(model_path).run(inputs)
     close, max_diff, worst, argmax = compare(c_out, convention)
     differs = np.any(original != convention, axis=1)
     zero_samples = [int(i) for i in np.flatnonzero(zeros > 0)]
     explained = bool(np.all(~differs | (zeros > 0)))
     _, _, _, onnx_argmax = compare(c_out, original)
-    return VerifyReport(target, len(inputs), int(argmax.sum()), max_diff, worst,
+    where = target if preset is None else f"{target} on board {preset.name}"
+    return VerifyReport(where, len(inputs), int(argmax.sum()), max_diff, worst,
                         [int(i) for i in np.flatnonzero(~close)], zero_samples, explained,
                         int(onnx_argmax.sum()))

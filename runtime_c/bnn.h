@@ -161,7 +161,8 @@ float bnn_logf(float x);
  *   bnn_div_f32                                                       -> bnn_elementwise.c
  *   bnn_relu_f32, bnn_prelu_f32, bnn_leaky_relu_f32, bnn_clip_f32    -> bnn_activation.c
  *   bnn_concat_f32, bnn_concat_bits                                   -> bnn_concat.c
- *   bnn_avgpool_f32, bnn_global_avgpool_f32, bnn_reduce_mean_hw_f32   -> bnn_avgpool.c
+ *   bnn_avgpool_f32, bnn_avgpool_mlas_f32, bnn_global_avgpool_f32,
+ *   bnn_reduce_mean_hw_f32                                            -> bnn_avgpool.c
  *   bnn_pack_thresh_chw_f32                                           -> bnn_pack_thresh.c
  * In-place: every elementwise kernel (scale_shift, add/sub/mul/div, the activations) may be
  * called with out == an input of the same size (each output is written after its inputs are
@@ -245,6 +246,19 @@ void bnn_concat_bits(const uint32_t *const *ins, const int32_t *c, int32_t n_in,
  * [-pad_left, in_w + pad_right) (a ceil_mode window past the padding counts only up to it). */
 void bnn_avgpool_f32(const float *in, bnn_dims in_d, const bnn_window *win, int32_t pad_bottom,
                      int32_t pad_right, int32_t count_include_pad, float *out, bnn_dims out_d);
+/* AveragePool as onnxruntime runs opsets 7..18 (MLAS, no dilations: win dil 1), except with
+ * ceil_mode and count_include_pad both set (onnxruntime then runs bnn_avgpool_f32's loop). For stride_w <= 2
+ * and windows up to 32x32 (MLAS's vector kernel) each window column is summed over its valid rows
+ * (first row, then + the next), and the window's column sums left to right (padding columns
+ * count as +0.0f, the first one taken as is); else the scalar loop of bnn_avgpool_f32. The
+ * count_include_pad divisor is always k_h * k_w here (MLAS ignores ceil_mode's overhang), the
+ * other divisor the number of valid taps. One division. Bit-exact against onnxruntime's
+ * AveragePool-11/17/18 (tests); use bnn_avgpool_f32 for AveragePool-19 and later. A window
+ * covering the whole unpadded input with stride 1 runs in MLAS's global kernel (4-lane partial
+ * sums): within rounding only. */
+void bnn_avgpool_mlas_f32(const float *in, bnn_dims in_d, const bnn_window *win,
+                          int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
+                          float *out, bnn_dims out_d);
 /* GlobalAveragePool: out[c] = (sum over the plane in order) / (float)(h * w). */
 void bnn_global_avgpool_f32(const float *in, bnn_dims d, float *out);
 /* ReduceMean over axes H, W: out[c] = (sum over the plane in order) / (float)(h * w)

@@ -681,3 +681,64 @@ void bnn_pack_thresh_chw_f32_ref(const float *in, bnn_dims d, const float *thres
         }
     }
 }
+
+void bnn_avgpool_mlas_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win,
+                              int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
+                              float *out, bnn_dims out_d)
+{
+    int vector = win->stride_w <= 2 && win->k_h <= 32 && win->k_w <= 32 &&
+                 win->pad_left + pad_right + in_d.w <= 2045;
+    int32_t c, oy, ox, ky, kx;
+    (void)pad_bottom;
+    for (c = 0; c < in_d.c; ++c) {
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ++ox) {
+                float sum = 0.0f;
+                int32_t valid_rows = 0, valid_cols = 0, first_col = 1;
+                for (ky = 0; ky < win->k_h; ++ky) {
+                    valid_rows += ref_inside(ref_tap(oy, ky, win->stride_h, win->pad_top, 1),
+                                             in_d.h);
+                }
+                for (kx = 0; kx < win->k_w; ++kx) {
+                    int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, 1);
+                    float col = 0.0f;
+                    int first_row = 1;
+                    valid_cols += ref_inside(ix, in_d.w);
+                    for (ky = 0; ky < win->k_h; ++ky) {
+                        int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, 1);
+                        if (ref_inside(iy, in_d.h) && ref_inside(ix, in_d.w)) {
+                            float v = in[(c * in_d.h + iy) * in_d.w + ix];
+                            if (vector) {
+                                col = first_row ? v : col + v;
+                            } else {
+                                sum = sum + v; /* scalar loop: row-major from 0 */
+                            }
+                            first_row = 0;
+                        }
+                    }
+                    (void)col;
+                    if (vector) {
+                        sum = first_col ? col : sum + col;
+                        first_col = 0;
+                    }
+                }
+                if (!vector) {
+                    /* the scalar loop sums rows outer, columns inner: redo it in that order */
+                    sum = 0.0f;
+                    for (ky = 0; ky < win->k_h; ++ky) {
+                        int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, 1);
+                        for (kx = 0; kx < win->k_w; ++kx) {
+                            int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, 1);
+                            if (ref_inside(iy, in_d.h) && ref_inside(ix, in_d.w)) {
+                                sum = sum + in[(c * in_d.h + iy) * in_d.w + ix];
+                            }
+                        }
+                    }
+                }
+                out[(c * out_d.h + oy) * out_d.w + ox] =
+                    sum / (count_include_pad ? (float)(win->k_h * win->k_w)
+                           : (float)(valid_rows * valid_cols > 1 ? valid_rows * valid_cols : 1));
+            }
+        }
+    }
+}

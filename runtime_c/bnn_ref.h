@@ -75,6 +75,9 @@ void bnn_concat_bits_ref(const uint32_t *const *ins, const int32_t *c, int32_t n
 void bnn_avgpool_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win,
                          int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
                          float *out, bnn_dims out_d);
+void bnn_avgpool_mlas_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win,
+                              int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
+                              float *out, bnn_dims out_d);
 void bnn_global_avgpool_f32_ref(const float *in, bnn_dims d, float *out);
 void bnn_reduce_mean_hw_f32_ref(const float *in, bnn_dims d, float *out);
 void bnn_pack_thresh_chw_f32_ref(const float *in, bnn_dims d, const float *thresh,

@@ -49,6 +49,7 @@ KERNEL_FILES = {
     "bnn_leaky_relu_f32": "bnn_activation.c",
     "bnn_clip_f32": "bnn_activation.c",
     "bnn_avgpool_f32": "bnn_avgpool.c",
+    "bnn_avgpool_mlas_f32": "bnn_avgpool.c",
     "bnn_global_avgpool_f32": "bnn_avgpool.c",
     "bnn_reduce_mean_hw_f32": "bnn_avgpool.c",
     "bnn_concat_f32": "bnn_concat.c",
@@ -202,8 +203,8 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
             call = f"{layer.kernel}({a}, {b}, {d}, {ptr(y)});"
     elif isinstance(layer, ir.EltwiseLayer):
         d = dims("dims", layer.dims)
-        call = (f"{layer.kernel}({ptr(x)}, BNN_BCAST_FULL, {ptr(layer.inputs[1])}, BNN_BCAST_FULL, {d}, "
-                f"{ptr(y)});")
+        ma, mb = (f"BNN_BCAST_{m.upper()}" for m in layer.modes)
+        call = f"{layer.kernel}({ptr(x)}, {ma}, {ptr(layer.inputs[1])}, {mb}, {d}, {ptr(y)});"
     elif isinstance(layer, ir.ActivationLayer):
         if layer.op == "clip":
             call = f"{layer.kernel}({ptr(x)}, {layer.n}, {c_float(layer.lo)}, {c_float(layer.hi)}, {ptr(y)});"

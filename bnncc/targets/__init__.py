@@ -7,6 +7,8 @@ build, run and measure generated C on them.
 - bench.py     bench_model() / format_bench() / bench_command: exact instructions per layer
                (QEMU TCG plugin, icount.py), flash/RAM (sizes.py), stack high-water
 - project.py   write_project_files(): Makefile, CMakeLists.txt, main.c, startup.c, linker.ld
+- boards.py    board presets (real memory maps, stack placement, QEMU machine), --board custom
+- library.py   write_library_files(): the --layout library manifests (CMake, Arduino, PlatformIO, Zephyr)
 The C side lives in templates/target/.
 """
 

@@ -45,8 +45,8 @@ def _layer_counts(marks: list[int], num_layers: int) -> tuple[list[int], int]:
     return [b - a - overhead for a, b in zip(layer_marks, layer_marks[1:])], overhead
 
 
-def _measure_instructions(model_dir: Path, name: str, target, work: Path, input_size: int):
-    fw = build_firmware(model_dir, name, target, work / "profile", defines=BENCH_DEFINES)
+def _measure_instructions(model_dir: Path, name: str, target, work: Path, input_size: int, machines):
+    fw = build_firmware(model_dir, name, target, work / "profile", defines=BENCH_DEFINES, machines=machines)
     marks_file = fw.build_dir / "bnn_marks.txt"
     qemu_extra = plugin_args(symbol_address(fw.elf, "bnn_profile_mark"), marks_file)
     result = run_firmware(fw, bench_input(input_size).tobytes(), timeout=120.0, qemu_extra=qemu_extra)
@@ -56,20 +56,34 @@ def _measure_instructions(model_dir: Path, name: str, target, work: Path, input_
     return fw, marks, stack
 
 
-def _sizes(model_dir: Path, name: str, target, work: Path, opt: str) -> dict:
-    fw = build_firmware(model_dir, name, target, work / opt.lstrip("-"), opt=opt)
-    return firmware_sizes(fw.elf, fw.map_file, fw.model_objects).as_dict()
+def _sizes(model_dir: Path, name: str, target, work: Path, opt: str, machines) -> tuple[dict, str]:
+    fw = build_firmware(model_dir, name, target, work / opt.lstrip("-"), opt=opt, machines=machines)
+    return firmware_sizes(fw.elf, fw.map_file, fw.model_objects).as_dict(), fw.machine.label
 
 
-def bench_model(model_dir: Path, name: str, target: str, layers: list[dict]) -> dict:
-    """Measure name on target. layers[i] = {"name", "op", "binary_macs"} in execution order.
+def _board_summary(board, memory: dict) -> dict:
+    """The board's regions beside the -Os firmware's use of them."""
+    total = memory["Os"]["total"]
+    return {
+        "name": board.name, "chip": board.chip, "emulated": board.emulated,
+        "flash_bytes": board.flash.size, "ram_bytes": board.ram.size,
+        "stack_region": board.stack_region.name if board.stack_region else "RAM",
+        "flash_used_Os": total["flash"], "ram_used_Os": total["ram"],
+    }
+
+
+def bench_model(model_dir: Path, name: str, target: str | None, layers: list[dict], board=None) -> dict:
+    """Measure name on target, or on a board preset (targets.boards.Board).
+    layers[i] = {"name", "op", "binary_macs"} in execution order.
 
     Returns a JSON-ready dict: per-layer and total instructions, binary MACs and MACs per
     instruction; flash/RAM at -O2 and -Os split into model, runtime, libraries and harness;
-    the arena size and the measured stack high-water of one inference (bytes)."""
-    tgt = get_target(target)
+    the arena size and the measured stack high-water of one inference (bytes). On a board QEMU
+    does not emulate, only the sizes (linked for the board's memory map): instruction fields are None."""
+    tgt = get_target(board.target if board is not None else target)
     if tgt.is_host:
         raise BnnccError("bench needs an emulated core, not 'host'; choose one of the cortex-m targets")
+    machines = (board.machine(),) if board is not None else None
     model_dir = Path(model_dir).resolve()
     header = read_model_header(model_dir, name)
     if len(layers) != header.num_layers:
@@ -77,38 +91,46 @@ def bench_model(model_dir: Path, name: str, target: str, layers: list[dict]) -> 
                          f"{name.upper()}_NUM_LAYERS = {header.num_layers}")
     with tempfile.TemporaryDirectory(prefix=f"bnncc-bench-{tgt.name}-") as tmp:
         work = Path(tmp)
-        fw, marks, stack = _measure_instructions(model_dir, name, tgt, work, header.input_size)
-        counts, mark_cost = _layer_counts(marks, header.num_layers)
-        memory = {"O2": _sizes(model_dir, name, tgt, work, "-O2"),
-                  "Os": _sizes(model_dir, name, tgt, work, "-Os")}
+        counts, mark_cost, stack = None, None, None
+        if board is None or board.emulated:
+            _fw, marks, stack = _measure_instructions(model_dir, name, tgt, work, header.input_size, machines)
+            counts, mark_cost = _layer_counts(marks, header.num_layers)
+        sizes_o2, machine = _sizes(model_dir, name, tgt, work, "-O2", machines)
+        memory = {"O2": sizes_o2, "Os": _sizes(model_dir, name, tgt, work, "-Os", machines)[0]}
     rows = []
-    for layer, count in zip(layers, counts):
+    for i, layer in enumerate(layers):
         macs = int(layer.get("binary_macs", 0))
+        count = counts[i] if counts is not None else None
         rows.append({
             "name": str(layer["name"]),
             "op": str(layer["op"]),
             "binary_macs": macs,
             "instructions": count,
-            "macs_per_instruction": round(macs / count, 3) if count > 0 else 0.0,
+            "macs_per_instruction": round(macs / count, 3) if count else (0.0 if counts else None),
         })
-    total_instr = sum(counts)
+    total_instr = sum(counts) if counts is not None else None
     total_macs = sum(r["binary_macs"] for r in rows)
-    return {
+    result = {
         "model": name,
         "target": tgt.name,
-        "machine": fw.machine.qemu_name,
-        "counter": "exact guest instructions (QEMU TCG plugin), -O2",
+        "machine": machine,
+        "counter": ("exact guest instructions (QEMU TCG plugin), -O2" if counts is not None
+                    else "none: QEMU does not emulate this board (sizes only)"),
         "layers": rows,
         "total": {
             "instructions": total_instr,
             "binary_macs": total_macs,
-            "macs_per_instruction": round(total_macs / total_instr, 3) if total_instr else 0.0,
+            "macs_per_instruction": (round(total_macs / total_instr, 3) if total_instr else
+                                     (0.0 if counts is not None else None)),
             "profile_mark_cost": mark_cost,
         },
         "memory": memory,
         "arena_bytes": header.arena_bytes,
         "stack_bytes": stack,
     }
+    if board is not None:
+        result["board"] = _board_summary(board, memory)
+    return result
 
 
 def format_bench(result: dict) -> str:
@@ -117,15 +139,16 @@ def format_bench(result: dict) -> str:
              f"{result['counter']}", ""]
     width = max([len("layer")] + [len(r["name"]) for r in result["layers"]])
     op_width = max([len("op")] + [len(r["op"]) for r in result["layers"]])
-    lines.append(f"{'layer':<{width}}  {'op':<{op_width}}  {'instructions':>12}  {'binary MACs':>12}  "
-                 f"{'MACs/instr':>10}")
-    for r in result["layers"]:
-        lines.append(f"{r['name']:<{width}}  {r['op']:<{op_width}}  {r['instructions']:>12,}  "
-                     f"{r['binary_macs']:>12,}  {r['macs_per_instruction']:>10.2f}")
-    t = result["total"]
-    lines.append(f"{'total':<{width}}  {'':<{op_width}}  {t['instructions']:>12,}  "
-                 f"{t['binary_macs']:>12,}  {t['macs_per_instruction']:>10.2f}")
-    lines.append("")
+    if result["total"]["instructions"] is not None:
+        lines.append(f"{'layer':<{width}}  {'op':<{op_width}}  {'instructions':>12}  {'binary MACs':>12}  "
+                     f"{'MACs/instr':>10}")
+        for r in result["layers"]:
+            lines.append(f"{r['name']:<{width}}  {r['op']:<{op_width}}  {r['instructions']:>12,}  "
+                         f"{r['binary_macs']:>12,}  {r['macs_per_instruction']:>10.2f}")
+        t = result["total"]
+        lines.append(f"{'total':<{width}}  {'':<{op_width}}  {t['instructions']:>12,}  "
+                     f"{t['binary_macs']:>12,}  {t['macs_per_instruction']:>10.2f}")
+        lines.append("")
     lines.append(f"{'memory (bytes)':<16} {'flash':>9} {'RAM':>9}   (flash = text+rodata+data, RAM = data+bss)")
     for opt in ("O2", "Os"):
         for part in ("model", "runtime", "libraries", "harness", "total"):
@@ -135,27 +158,51 @@ def format_bench(result: dict) -> str:
     stack_text = f"{stack:,} B" if stack is not None else "not measured"
     lines.append(f"arena {result['arena_bytes']:,} B (inside the model's RAM), "
                  f"stack high-water {stack_text}")
+    board = result.get("board")
+    if board is not None:
+        lines.append(f"board {board['name']} ({board['chip']}), -Os: flash {board['flash_used_Os']:,} of "
+                     f"{board['flash_bytes']:,} B ({100 * board['flash_used_Os'] / board['flash_bytes']:.1f} %), "
+                     f"RAM {board['ram_used_Os']:,} of {board['ram_bytes']:,} B "
+                     f"({100 * board['ram_used_Os'] / board['ram_bytes']:.1f} %), stack in {board['stack_region']}")
     return "\n".join(lines)
 
 
 @click.command("bench")
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--target", "-t", "target", required=True, help="cortex-m0plus ... cortex-m55")
+@click.option("--target", "-t", "target", default=None, help="cortex-m0plus ... cortex-m55")
+@click.option("--board", default=None, help="a board preset (`bnncc boards`) or custom: its memory map and core")
+@click.option("--flash", default=None, help="with --board custom: ORIGIN:SIZE, e.g. 0x08000000:512K")
+@click.option("--ram", default=None, help="with --board custom: ORIGIN:SIZE, e.g. 0x20000000:128K")
 @click.option("--name", default=None, help="C name of the model (default: the file name)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 @user_errors
-def bench_command(model: Path, target: str, name: str | None, as_json: bool) -> None:
-    """Instructions per inference and per layer, flash, RAM and stack of MODEL on an emulated core."""
-    result = _bench_onnx(model, target, name)
+def bench_command(model: Path, target: str | None, board: str | None, flash: str | None, ram: str | None,
+                  name: str | None, as_json: bool) -> None:
+    """Instructions per inference and per layer, flash, RAM and stack of MODEL on an emulated core or
+    board; on a board without an emulator, flash and RAM against the board's sizes."""
+    result = _bench_onnx(model, target, name, board, flash, ram)
     click.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
 
 
-def _bench_onnx(model: Path, target: str, name: str | None) -> dict:
+def _bench_onnx(model: Path, target: str | None, name: str | None, board: str | None = None,
+                flash: str | None = None, ram: str | None = None) -> dict:
     from bnncc.compiler import compile_model  # the compiler imports heavy ONNX code: load on use
+    from bnncc.targets.boards import GENERIC_BOARDS, check_board_fits, select_board
 
+    preset = None
+    if board is not None:
+        target, preset = select_board(board, target, flash, ram)
+        if isinstance(preset, str) and preset in GENERIC_BOARDS:
+            preset = None
+    if target is None:
+        raise BnnccError("bench needs --target (a cortex-m core) or --board")
     get_target(target)  # fail on a bad name before compiling
     with tempfile.TemporaryDirectory(prefix="bnncc-bench-model-") as tmp:
         compiled = compile_model(model, Path(tmp), name)
+        if preset is not None:
+            from bnncc.compiler import model_footprint
+
+            check_board_fits(preset, *model_footprint(compiled.graph))
         layers = [{"name": layer.name, "op": layer.op, "binary_macs": layer.binary_macs}
                   for layer in compiled.layers]
-        return bench_model(Path(tmp), compiled.name, target, layers)
+        return bench_model(Path(tmp), compiled.name, target, layers, board=preset)

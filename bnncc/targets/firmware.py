@@ -87,9 +87,11 @@ def build_firmware(
     *,
     opt: str = "-O2",
     defines: tuple[str, ...] = (),
+    machines: tuple[Machine, ...] | None = None,
 ) -> Firmware:
-    """Compile model_dir/*.c with the harness for target; tries the target's machines in order
-    and keeps the first whose flash and RAM the firmware fits (the linker checks the regions)."""
+    """Compile model_dir/*.c with the harness for target; tries the target's machines (or the
+    given ones, e.g. a board's) in order and keeps the first whose flash and RAM the firmware fits
+    (the linker checks the regions)."""
     model_dir = Path(model_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     sources = model_sources(model_dir)
@@ -106,8 +108,8 @@ def build_firmware(
     model_objs = _compile(ARM_GCC, [*target.cflags, opt, *MODEL_CFLAGS, *defs], sources,
                           [model_dir], build_dir / "model_obj")
     errors = []
-    for machine in target.machines:
-        mdir = build_dir / machine.qemu_name
+    for machine in (target.machines if machines is None else machines):
+        mdir = build_dir / machine.label
         mdir.mkdir(exist_ok=True)
         harness = _write_harness(mdir, name, target, machine)
         harness_objs = _compile(ARM_GCC, [*target.cflags, opt, *HARNESS_CFLAGS, *defs], harness,
@@ -115,16 +117,15 @@ def build_firmware(
         objects = [*model_objs, *harness_objs]
         done = _link(target, machine, opt, objects, mdir, machine.stack_bytes)
         if done.returncode == 0:
-            if machine.ram_bytes <= SMALL_RAM_BYTES:
+            if machine.ram_bytes <= SMALL_RAM_BYTES and machine.stack_origin is None:
                 _grow_stack(target, machine, opt, objects, mdir)
             return Firmware(mdir / "firmware.elf", mdir / "firmware.map", machine, mdir,
                             tuple(o.name for o in model_objs))
         if "overflow" not in done.stderr:
             raise BnnccError(f"linking firmware for {target.name} failed:\n{done.stderr.strip()}")
-        errors.append(f"{machine.qemu_name}: {done.stderr.strip()}")
-    raise BnnccError(
-        f"model '{name}' does not fit any emulated machine of {target.name}:\n" + "\n".join(errors)
-    )
+        errors.append(f"{machine.label}: {done.stderr.strip()}")
+    where = f"board {machines[0].label}" if machines else f"any emulated machine of {target.name}"
+    raise BnnccError(f"model '{name}' does not fit {where}:\n" + "\n".join(errors))
 
 
 def _link(target: Target, machine: Machine, opt: str, objects: list[Path], mdir: Path,

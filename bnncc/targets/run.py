@@ -100,15 +100,35 @@ def _check_inputs(inputs: np.ndarray, input_size: int) -> np.ndarray:
     return np.ascontiguousarray(array, dtype="<f4")
 
 
+def board_machines(board) -> tuple | None:
+    """The machine to build for when running on a board preset (None: the target's own machines)."""
+    if board is None:
+        return None
+    if not board.emulated:
+        raise BnnccError(f"board {board.name} has no emulator; the boards QEMU runs are "
+                         f"{', '.join(b.name for b in _emulated_boards())} (sizes: `bnncc bench --board "
+                         f"{board.name}`)")
+    return (board.machine(),)
+
+
+def _emulated_boards():
+    from bnncc.targets.boards import all_boards
+
+    return [b for b in all_boards() if b.emulated]
+
+
 def run_inputs(
-    model_dir: Path, name: str, target: str, inputs: np.ndarray, *, timeout: float = 60.0
+    model_dir: Path, name: str, target: str, inputs: np.ndarray, *, timeout: float = 60.0,
+    board=None,
 ) -> np.ndarray:
-    """Run name_run over every row of inputs on target; (N, OUTPUT_SIZE) float32, bit-exact."""
+    """Run name_run over every row of inputs on target (on board's QEMU machine when given);
+    (N, OUTPUT_SIZE) float32, bit-exact."""
     header = read_model_header(Path(model_dir), name)
     array = _check_inputs(inputs, header.input_size)
-    tgt = get_target(target)
+    tgt = get_target(board.target if board is not None else target)
+    machines = board_machines(board)
     with tempfile.TemporaryDirectory(prefix=f"bnncc-{tgt.name}-") as tmp:
-        fw = build_firmware(Path(model_dir), name, tgt, Path(tmp))
+        fw = build_firmware(Path(model_dir), name, tgt, Path(tmp), machines=machines)
         result = run_firmware(fw, array.tobytes(), timeout=timeout)
     expected = array.shape[0] * header.output_size * 4
     if len(result.outputs) != expected:

@@ -33,6 +33,17 @@ class Machine:
     # (QEMU's mps2 boards): the startup code then sets an MPU guard region there, so that a stack
     # overflow faults instead of silently losing data.
     needs_stack_guard: bool = False
+    # Where a board keeps its stack in a separate RAM (CCM, DTCM, a scratch bank): that region's
+    # origin and name; stack_bytes is then its whole size. None: the stack sits at the start of RAM.
+    stack_origin: int | None = None
+    stack_region: str = "RAM"
+    # False for a board preset QEMU cannot run (the firmware still links for its memory map).
+    emulated: bool = True
+    board: str | None = None  # the board preset this machine stands for, if any
+
+    @property
+    def label(self) -> str:
+        return self.board or self.qemu_name
 
 
 # 6 KiB of stack: the bit-sliced conv keeps up to BNN_SLICED_MAX_BITS words of weights on the stack.

@@ -1,10 +1,11 @@
 """The generated C: warning-free under gcc and clang, byte-identical, `cc *.c` is enough."""
 
-import shutil
 import subprocess
 
 import onnx
 import pytest
+
+from tests.helpers.tools import require_tools
 
 from bnncc.compiler import compile_model
 from tests.helpers.onnx_models import cnn, mlp
@@ -15,8 +16,7 @@ STRICT = ["-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-peda
 @pytest.mark.parametrize("compiler", ["gcc", "clang"])
 @pytest.mark.parametrize("make", [cnn, mlp])
 def test_generated_c_builds_warning_free_with_bare_cc(tmp_path, compiler, make):
-    if not shutil.which(compiler):
-        pytest.skip(f"{compiler} not installed")
+    require_tools(compiler)
     onnx.save(make(seed=7), tmp_path / "m.onnx")
     out = tmp_path / "out"
     compile_model(tmp_path / "m.onnx", out, name="net")

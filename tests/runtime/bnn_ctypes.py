@@ -62,6 +62,7 @@ _SIGNATURES = {
     "bnn_concat_f32": [_P, Dims, _I32, _P],
     "bnn_concat_bits": [_P, _P, _I32, _I32, _I32, _P],
     "bnn_avgpool_f32": [_P, Dims, ctypes.POINTER(Window), _I32, _I32, _I32, _P, Dims],
+    "bnn_avgpool_mlas_f32": [_P, Dims, ctypes.POINTER(Window), _I32, _I32, _I32, _P, Dims],
     "bnn_global_avgpool_f32": [_P, Dims, _P],
     "bnn_reduce_mean_hw_f32": [_P, Dims, _P],
     "bnn_pack_thresh_chw_f32": [_P, Dims, _P, _P, _P],
@@ -345,12 +346,13 @@ class Runtime:
         return out
 
     def avgpool_f32(self, x, win: Window, out_hw, pad_bottom: int, pad_right: int,
-                    count_include_pad: int, ref: bool = False) -> np.ndarray:
+                    count_include_pad: int, ref: bool = False, mlas: bool = False) -> np.ndarray:
         c, h, w = x.shape
         oh, ow = out_hw
         x = np.ascontiguousarray(x, dtype=np.float32)
         out = np.full((c, oh, ow), np.nan, dtype=np.float32)
-        self._fn("bnn_avgpool_f32", ref)(_ptr(x), Dims(h, w, c), ctypes.byref(win), pad_bottom,
+        name = "bnn_avgpool_mlas_f32" if mlas else "bnn_avgpool_f32"
+        self._fn(name, ref)(_ptr(x), Dims(h, w, c), ctypes.byref(win), pad_bottom,
                                         pad_right, count_include_pad, _ptr(out), Dims(oh, ow, c))
         return out
 

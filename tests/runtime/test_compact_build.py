@@ -4,11 +4,12 @@ bare `cc -Os *.c`, and its outputs equal the -O2 build bit for bit."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.tools import require_tools
 
 from bnncc.compiler import compile_model
 
@@ -43,8 +44,7 @@ int main(void)
 
 @pytest.mark.parametrize("model", ["cnn", "mlp"])
 def test_compact_build_links_and_matches_o2(tmp_path, model):
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc not found")
+    require_tools("gcc")
     out = tmp_path / "out"
     compile_model(EXAMPLES / f"{model}.onnx", out, name="net")
     assert (out / "bnn_popcount.c").exists()

@@ -4,11 +4,12 @@ arm-none-eabi-gcc for each Cortex-M core, and the objects never call libgcc's po
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.tools import require_newlib_headers, require_tools
 
 from bnn_ctypes import RUNTIME_DIR
 
@@ -41,8 +42,7 @@ def _undefined_symbols(nm: str, obj: Path) -> set[str]:
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
 @pytest.mark.parametrize("opt", ["-O0", "-O2", "-O3", "-Os"])
 def test_host_compilers_accept_every_source(tmp_path, cc, opt):
-    if shutil.which(cc) is None:
-        pytest.skip(f"{cc} not found")
+    require_tools(cc)
     for src in SOURCES:
         _compile(cc, [opt], src, tmp_path / (src.stem + ".o"))
 
@@ -50,8 +50,7 @@ def test_host_compilers_accept_every_source(tmp_path, cc, opt):
 @pytest.mark.parametrize("core", sorted(CORES))
 @pytest.mark.parametrize("opt", ["-Os", "-O2", "-O3"])
 def test_arm_none_eabi_gcc_per_core(tmp_path, core, opt):
-    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("arm-none-eabi-nm") is None:
-        pytest.skip("arm-none-eabi toolchain not found")
+    require_tools("arm-none-eabi-gcc", "arm-none-eabi-nm")
     flags = [f"-mcpu={core}", "-mthumb", opt, *CORES[core]]
     for src in SOURCES:
         obj = tmp_path / (src.stem + ".o")
@@ -74,16 +73,14 @@ CLANG_TARGETS = {
 def test_clang_for_cortex_m(tmp_path, core, opt):
     """clang can also target the cores (Helium included); its output must not call libgcc
     popcount or libm either."""
-    if shutil.which("clang") is None or shutil.which("arm-none-eabi-nm") is None:
-        pytest.skip("clang or arm-none-eabi-nm not found")
+    require_tools("arm-none-eabi-nm")
+    require_newlib_headers()
     flags = [*CLANG_TARGETS[core], f"-mcpu={core}", opt, "-isystem",
              "/usr/lib/arm-none-eabi/include"]
     for src in SOURCES:
         obj = tmp_path / (src.stem + ".o")
         cmd = ["clang", *STRICT, *flags, "-I", str(RUNTIME_DIR), "-c", str(src), "-o", str(obj)]
         result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0 and "file not found" in result.stderr:
-            pytest.skip("no newlib headers for clang here")
         assert result.returncode == 0 and result.stderr == "", result.stderr
         undefined = _undefined_symbols("arm-none-eabi-nm", obj)
         assert "__popcountsi2" not in undefined

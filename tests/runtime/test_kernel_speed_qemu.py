@@ -7,11 +7,12 @@ cortex-m55. Skipped when arm-none-eabi-gcc or qemu-system-arm is missing."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.tools import require_tools
 
 from bnn_ctypes import RUNTIME_DIR
 from qemu_cores import CORES, HERE, write_linker_script
@@ -43,8 +44,7 @@ def measure(tmp_path: Path, core: str, opt: str = "-O2", with_ref: bool = False)
 
 @pytest.mark.parametrize("core", sorted(TARGETS))
 def test_conv_meets_speed_target(tmp_path, core):
-    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:
-        pytest.skip("arm-none-eabi-gcc or qemu-system-arm not found")
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm")
     counts = measure(tmp_path, core)
     total = counts["opt_pack"] + counts["opt_conv"] + counts["opt_unpack"]
     macs_per_instruction = BINARY_MACS / total

@@ -1,14 +1,15 @@
 """The standalone C self-test (tests/runtime/c/kernel_selftest.c) builds strictly and passes
-on the host, under AddressSanitizer and UBSan where available."""
+on the host, under AddressSanitizer and UBSan."""
 
 from __future__ import annotations
 
 import platform
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.tools import require_sanitizer_runtime, require_tools
 
 from bnn_ctypes import RUNTIME_DIR
 
@@ -27,8 +28,7 @@ def _build_and_run(tmp_path: Path, cc: str, flags: list[str]) -> subprocess.Comp
 
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
 def test_selftest_passes_on_host(tmp_path, cc):
-    if shutil.which(cc) is None:
-        pytest.skip(f"{cc} not found")
+    require_sanitizer_runtime(cc)
     run = _build_and_run(tmp_path, cc, ["-fsanitize=address,undefined",
                                         "-fno-sanitize-recover=all", "-DSELFTEST_CASES=200"])
     assert run.returncode == 0, run.stdout + run.stderr
@@ -43,8 +43,7 @@ def test_selftest_passes_on_host(tmp_path, cc):
     ["-O2", "-DBNN_COMPACT=1", "-DBNN_SLICED_MAX_BITS=2047"],  # compact, forced at -O2
 ])
 def test_selftest_build_variants(tmp_path, variant):
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc not found")
+    require_tools("gcc")
     if variant == ["-mpopcnt"] and platform.machine() not in ("x86_64", "AMD64", "i686"):
         pytest.skip("-mpopcnt is x86 only")
     run = _build_and_run(tmp_path, "gcc", [*variant, "-DSELFTEST_CASES=200"])

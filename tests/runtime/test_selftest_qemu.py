@@ -1,13 +1,13 @@
 """kernel_selftest.c on every emulated Cortex-M core (qemu-system-arm, semihosting): the
-optimized kernels, with their core-specific paths (USADA8, Helium), equal the reference.
-Skipped when arm-none-eabi-gcc or qemu-system-arm is missing."""
+optimized kernels, with their core-specific paths (USADA8, Helium), equal the reference."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
+
+from tests.helpers.tools import require_newlib_headers, require_tools
 
 from bnn_ctypes import RUNTIME_DIR
 
@@ -17,8 +17,7 @@ from qemu_cores import CORES, HERE, write_linker_script
 @pytest.mark.parametrize("opt", ["-O2", "-O3", "-Os"])  # -Os: the compact kernels (BNN_COMPACT)
 @pytest.mark.parametrize("core", sorted(CORES))
 def test_selftest_on_emulated_core(tmp_path, core, opt):
-    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:
-        pytest.skip("arm-none-eabi-gcc or qemu-system-arm not found")
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm")
     machine, fpu = CORES[core][:2]
     ld = write_linker_script(tmp_path, core)
     elf = tmp_path / "selftest.elf"
@@ -50,9 +49,8 @@ CLANG_TARGETS = {
 @pytest.mark.parametrize("core", sorted(CLANG_TARGETS))
 def test_selftest_with_clang_built_runtime(tmp_path, core):
     """The runtime compiled by clang (linked by arm-none-eabi-gcc with newlib)."""
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "clang"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not found")
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm")
+    require_newlib_headers()
     machine, fpu = CORES[core][:2]
     ld = write_linker_script(tmp_path, core)
     float_abi = [f for f in fpu if f.startswith("-mfloat-abi")]
@@ -63,8 +61,6 @@ def test_selftest_with_clang_built_runtime(tmp_path, core):
             ["clang", f"--target={CLANG_TARGETS[core]}", f"-mcpu={core}", *float_abi, "-O2",
              "-std=c99", "-ffp-contract=off", "-fshort-enums", "-isystem", "/usr/lib/arm-none-eabi/include", "-I",
              str(RUNTIME_DIR), "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
-        if result.returncode != 0 and "file not found" in result.stderr:
-            pytest.skip("no newlib headers for clang here")
         assert result.returncode == 0, result.stderr
         objs.append(str(obj))
     flags = [f"-mcpu={core}", "-mthumb", *fpu, "-O2"]

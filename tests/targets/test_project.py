@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
+
+from tests.helpers.tools import require_tools
 
 from bnncc.errors import BnnccError
 from bnncc.targets.project import write_project_files
@@ -15,6 +16,7 @@ from tests.targets.conftest import dummy_reference, needs_qemu
 
 
 def _make(folder, *goals):
+    require_tools("make")
     return subprocess.run(["make", "-s", *goals], cwd=folder, capture_output=True, text=True, timeout=120)
 
 
@@ -48,8 +50,8 @@ def test_model_folder_with_project_files_still_runs(dummy_model):
 
 @pytest.mark.qemu
 @needs_qemu
-@pytest.mark.skipif(shutil.which("cmake") is None, reason="needs cmake")
 def test_cmake_builds(dummy_model, tmp_path):
+    require_tools("cmake", "make")
     write_project_files(dummy_model, "net", "cortex-m33")
     configure = subprocess.run(["cmake", "-S", str(dummy_model), "-B", str(tmp_path / "build")],
                                capture_output=True, text=True, timeout=120)

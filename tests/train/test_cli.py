@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from tests.helpers.tools import require_tools
+
 pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
@@ -9,8 +11,11 @@ from click.testing import CliRunner  # noqa: E402
 from bnncc.train.cli import train_command  # noqa: E402
 
 
-@pytest.mark.parametrize("arch,optimizer,extra", [("mlp", "bop2nd-unbiased", ["--ste", "swish"]),
-                                                  ("cnn", "adam", ["--xnor-scale", "--ste", "approx"])])
+# Two epochs of width 32 are far from convergence, where accuracy differs between seeds and CPUs
+# (seeds 0-4: mlp 0.68-0.80; the cnn at lr 1e-2 only 0.30-0.38, hence lr 3e-2: 0.44-0.63).
+@pytest.mark.parametrize("arch,optimizer,extra", [
+    ("mlp", "bop2nd-unbiased", ["--ste", "swish"]),
+    ("cnn", "adam", ["--xnor-scale", "--ste", "approx", "--lr", "3e-2"])])
 def test_train_command_writes_model_and_metrics(tmp_path, arch, optimizer, extra):
     out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
     result = CliRunner().invoke(train_command, [
@@ -20,8 +25,8 @@ def test_train_command_writes_model_and_metrics(tmp_path, arch, optimizer, extra
     assert out.is_file() and "test accuracy" in result.output
     data = json.loads(metrics.read_text())
     assert data["config"]["optimizer"] == optimizer and len(data["history"]) == 2
-    # chance is 0.1; two epochs of a tiny model already beat it clearly
-    assert data["test_accuracy"] > 0.3 and data["onnx_check"]["argmax_agree"] == data["onnx_check"]["samples"]
+    # chance is 0.1: twice chance shows that it trained, far under every seed above
+    assert data["test_accuracy"] > 0.2 and data["onnx_check"]["argmax_agree"] == data["onnx_check"]["samples"]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -53,10 +58,7 @@ def test_importing_the_command_does_not_import_torch():
 
 
 def test_train_with_verify_compiles_and_checks_the_c(tmp_path):
-    import shutil
-
-    if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no host C compiler")
+    require_tools("cc")
     out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
     result = CliRunner().invoke(train_command, [
         "--optimizer", "bop", "--epochs", "1", "--width", "16", "-o", str(out), "--metrics", str(metrics),
@@ -68,10 +70,7 @@ def test_train_with_verify_compiles_and_checks_the_c(tmp_path):
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_trained_models_verify_on_host_and_cortex_m4(tmp_path, arch):
-    import shutil
-
-    if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
-        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
+    require_tools("cc", "arm-none-eabi-gcc", "qemu-system-arm")
     out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
     result = CliRunner().invoke(train_command, [
         "--arch", arch, "--epochs", "1", "--width", "32", "-o", str(out), "--metrics", str(metrics),

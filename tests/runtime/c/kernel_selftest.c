@@ -467,6 +467,12 @@ static int32_t check_avgpool_concat(void)
         bnn_avgpool_f32(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_a, out_d);
         bnn_avgpool_f32_ref(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_b, out_d);
         fails += !same(g_out_a, g_out_b, c * out_d.h * out_d.w);
+        if (win.dil_h == 1 && win.dil_w == 1) {
+            bnn_avgpool_mlas_f32(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_a, out_d);
+            bnn_avgpool_mlas_f32_ref(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_b,
+                                     out_d);
+            fails += !same(g_out_a, g_out_b, c * out_d.h * out_d.w);
+        }
         /* concat of three BITS inputs with random channel counts, 4 pixels */
         hw = 4;
         for (k = 0; k < 3; ++k) {
