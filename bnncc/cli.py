@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .errors import BnnccError
 from .user_errors import user_errors
 
 TARGET_NAMES = ["host", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]
@@ -80,15 +81,14 @@ def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str | None
 def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target: str | None,
                board: str | None, layers: bool) -> None:
     """Run the generated C on TARGET (or BOARD) and compare it with onnxruntime."""
-    from .errors import BnnccError
     from .verify import load_inputs, verify_model
 
     data = load_inputs(inputs) if inputs is not None else None
     if layers:
+        if board is not None:
+            raise BnnccError("--layers traces on a --target (host or a core), not on a --board")
         from .verify_layers import verify_layers
 
-        if board is not None:
-            raise BnnccError("--layers traces on a --target (host or a cortex-m core in QEMU), not on a --board")
         layer_report = verify_layers(model, inputs=data, samples=samples, seed=seed, target=target or "host")
         click.echo(layer_report.summary())
         if not layer_report.ok:

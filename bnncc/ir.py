@@ -28,7 +28,8 @@ def words(n: int) -> int:
 
 # Largest conv window (k_h * k_w * C_in bits) of the bit-sliced runtime conv: BNN_SLICED_MAX_BITS
 # in runtime_c/bnn.h (the generated C checks that a build does not lower it below what it uses).
-SLICED_MAX_BITS = 640
+# Wider windows count per channel (bnn_conv2d_bin_thresh).
+SLICED_MAX_BITS = 8188
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,15 @@ class MaxPool(Node):
 
 
 @dataclass
+class Pad(Node):
+    """ONNX Pad (mode constant) on the spatial axes of a (C, H, W) tensor."""
+
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
+    value: float = 0.0
+    onnx_op: str = "Pad"
+
+
+@dataclass
 class Flatten(Node):
     onnx_op: str = "Flatten"
 
@@ -334,6 +344,9 @@ class DenseLayer(Layer):
 
     @property
     def kernel(self) -> str:
+        # bnn_dense_bin_thresh_sliced (runtime) is not chosen: measured slower than the
+        # per-channel popcount on M0+ and M55 (1024 -> 1024: 1.45 / 5.24 against 1.81 / 6.73
+        # bMAC/instr), faster only on v7-M (2.93 against 2.61)
         src = "bin" if self.binary_input else "f32"
         dst = "thresh" if isinstance(self.out, Threshold) else "f32"
         return f"bnn_dense_{src}_{dst}"
@@ -350,6 +363,22 @@ class PoolLayer(Layer):
     @property
     def kernel(self) -> str:
         return "bnn_maxpool_bits" if self.on_bits else "bnn_maxpool_f32"
+
+
+@dataclass
+class PadLayer(Layer):
+    """Constant padding: on BITS the value is -1 or +1 (a constant bit), on REAL any float."""
+
+    in_dims: tuple[int, int, int] = (0, 0, 0)
+    out_dims: tuple[int, int, int] = (0, 0, 0)
+    pad_top: int = 0
+    pad_left: int = 0
+    value: float = 0.0
+    on_bits: bool = True
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_pad_bits" if self.on_bits else "bnn_pad_f32"
 
 
 @dataclass

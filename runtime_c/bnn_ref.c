@@ -264,6 +264,26 @@ void bnn_dense_bin_thresh_ref(const uint32_t *in, int32_t n_words, int32_t k,
     }
 }
 
+void bnn_dense_bin_thresh_sliced_ref(const uint32_t *in, int32_t n_words, int32_t k,
+                                     const uint32_t *tw, const int32_t *thresh, int32_t n_out,
+                                     uint32_t *out)
+{
+    int32_t bits = 32 * n_words, o, j;
+    for (o = 0; o < BNN_WORDS(n_out); ++o) {
+        out[o] = 0u;
+    }
+    for (o = 0; o < n_out; ++o) {
+        int32_t mismatches = 0;
+        for (j = 0; j < bits; ++j) {
+            int w = (int)((tw[(o / 32) * bits + j] >> (o % 32)) & 1u);
+            mismatches += ref_bit(in, j) != w;
+        }
+        if (k - 2 * mismatches >= thresh[o]) {
+            ref_set_bit(out, o);
+        }
+    }
+}
+
 void bnn_dense_bin_f32_ref(const uint32_t *in, int32_t n_words, int32_t k,
                            const uint32_t *weights, const float *scale, const float *bias,
                            int32_t n_out, float *out)

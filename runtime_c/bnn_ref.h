@@ -32,6 +32,9 @@ void bnn_conv2d_f32_f32_ref(const float *in, bnn_dims in_d, const uint32_t *weig
 void bnn_dense_bin_thresh_ref(const uint32_t *in, int32_t n_words, int32_t k,
                               const uint32_t *weights, const int32_t *thresh, int32_t n_out,
                               uint32_t *out);
+void bnn_dense_bin_thresh_sliced_ref(const uint32_t *in, int32_t n_words, int32_t k,
+                                     const uint32_t *tw, const int32_t *thresh, int32_t n_out,
+                                     uint32_t *out);
 void bnn_dense_bin_f32_ref(const uint32_t *in, int32_t n_words, int32_t k,
                            const uint32_t *weights, const float *scale, const float *bias,
                            int32_t n_out, float *out);
