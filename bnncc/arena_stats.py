@@ -2,8 +2,8 @@
 
 A tensor is live from the layer that writes it to the last layer that reads it (both included): during
 layer i every tensor live at i must sit in distinct bytes, except an in-place pair (an elementwise layer
-writing its output over an input that dies at i, as the planner records by giving both the same offset),
-which counts once. The peak over the layers of that sum is the lower bound; alignment padding and
+writing its output over an input that dies at i, as the planner records by giving both the same offset, or
+a concat input its producer wrote straight into the output's slice), which counts once. The peak over the layers of that sum is the lower bound; alignment padding and
 fragmentation are what the ratio arena / peak measures. The model input and output are the caller's buffers
 and count in neither.
 
@@ -43,11 +43,19 @@ def lifetimes(graph: ir.Graph) -> dict[str, tuple[int, int]]:
 
 
 def _in_place(graph: ir.Graph, a: str, b: str, index: int, spans) -> bool:
-    """a and b share a buffer legitimately at layer index: one dies there, the other is born there."""
-    if graph.arena.get(a) != graph.arena.get(b):
-        return False
+    """a and b share bytes legitimately at layer index: one dies there, the other is born there, and either
+    they start at one offset (an elementwise layer writing over its input) or the layer is a concat whose
+    producer wrote that input straight into its slice of the output."""
     (fa, la), (fb, lb) = spans[a], spans[b]
-    return (la == index == fb) or (lb == index == fa)
+    if lb == index == fa:
+        a, b = b, a
+    elif not la == index == fb:
+        return False
+    if graph.arena.get(a) == graph.arena.get(b):
+        return True
+    layer = graph.nodes[index]
+    slices = getattr(layer, "in_place", frozenset())
+    return isinstance(slices, frozenset) and any(layer.inputs[i] == a for i in slices) and b in layer.outputs
 
 
 def _live_at(spans, index):

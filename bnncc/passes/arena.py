@@ -71,10 +71,29 @@ def plan_arena(graph: ir.Graph) -> ir.Graph:
         lo, hi = span.get(r, [first[r], last[r]])
         span[r] = [min(lo, first[name]), max(hi, last[name])]
 
+    # First fit in a few orders, keeping the smallest arena (the first on a tie, for byte-identical output):
+    # largest first keeps fragmentation low on chains; birth order and longest-lived first do better when a
+    # large short-lived tensor (a concat) would push a long-lived shortcut up.
+    orders = (
+        lambda n: (-graph.tensors[n].nbytes, span[n][0], n),
+        lambda n: (span[n][0], -graph.tensors[n].nbytes, n),
+        lambda n: (span[n][0] - span[n][1], -graph.tensors[n].nbytes, n),
+    )
+    offsets, placed = min((_first_fit(graph, span, order) for order in orders),
+                          key=lambda plan: max((o + s for o, s, _, _ in plan[1]), default=0))
+    for name in first:
+        if name in slices:
+            offsets[name] = offsets[find(slices[name][0])] + slices[name][1]
+        elif name not in outside and name not in offsets:
+            offsets[name] = offsets[find(name)]
+    total = max((o + s for o, s, _, _ in placed), default=0)
+    return replace(graph, nodes=nodes, arena=offsets, arena_bytes=total)
+
+
+def _first_fit(graph: ir.Graph, span: dict[str, list[int]], order) -> tuple[dict[str, int], list]:
     placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
     offsets: dict[str, int] = {}
-    # Largest first keeps fragmentation low; ties broken by name for byte-identical output.
-    for name in sorted(span, key=lambda n: (-graph.tensors[n].nbytes, span[n][0], n)):
+    for name in sorted(span, key=order):
         size = _aligned(graph.tensors[name].nbytes)
         lo, hi = span[name]
         busy = sorted((o, s) for o, s, f, l in placed if not (l < lo or hi < f))
@@ -85,13 +104,7 @@ def plan_arena(graph: ir.Graph) -> ir.Graph:
             offset = max(offset, _aligned(o + s))
         offsets[name] = offset
         placed.append((offset, size, lo, hi))
-    for name in first:
-        if name in slices:
-            offsets[name] = offsets[find(slices[name][0])] + slices[name][1]
-        elif name not in outside and name not in offsets:
-            offsets[name] = offsets[find(name)]
-    total = max((o + s for o, s, _, _ in placed), default=0)
-    return replace(graph, nodes=nodes, arena=offsets, arena_bytes=total)
+    return offsets, placed
 
 
 def _aligned(n: int) -> int:
