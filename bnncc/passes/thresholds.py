@@ -129,11 +129,3 @@ def _value(key: np.ndarray) -> np.ndarray:
     key = np.asarray(key, np.int64)
     bits = np.where(key < 0, (-key) | 0x80000000, key).astype(np.uint32)
     return bits.view(np.float32)
-
-
-def affine_output(steps: list[ChainStep], channels: int):
-    """Real-valued output: out = scale * acc + bias with the composed affine map in float32."""
-    from ..ir import AffineOut
-
-    slope, offset = compose_affine(steps, channels)
-    return AffineOut(slope.astype(np.float32), offset.astype(np.float32))

@@ -18,7 +18,7 @@ from bnncc.compiler import lower_model
 from bnncc.verify import verify_model
 from tests.e2e.conftest import assert_bit_exact, compile_and_run
 from tests.helpers import mixed_models as mm
-from tests.targets.conftest import needs_qemu
+from tests.helpers.tools import require_tools
 
 SHAPE = (5, 6, 6)
 
@@ -233,9 +233,9 @@ def test_block_on_host(name, tmp_path):
 
 
 @pytest.mark.qemu
-@needs_qemu
 @pytest.mark.parametrize("name", sorted(BLOCKS))
 def test_block_on_cortex_m4(name, tmp_path):
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm")
     path = _save(BLOCKS[name](), tmp_path)
     report = verify_model(path, samples=40, target="cortex-m4")
     assert report.ok, report.summary()
