@@ -1,7 +1,6 @@
 """`bnncc verify --layers`: every intermediate tensor of the C against onnxruntime, categorized."""
 
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
