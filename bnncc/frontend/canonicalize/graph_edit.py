@@ -116,3 +116,14 @@ def constant_value(model: onnx.ModelProto, name: str) -> np.ndarray | None:
     except BnnccError:
         return None
     return consts.get(name)
+
+
+def remove_dead_nodes(graph: onnx.GraphProto) -> None:
+    """Drop nodes none of whose outputs is read by a node or is a graph output."""
+    while True:
+        used = {name for n in graph.node for name in n.input} | {o.name for o in graph.output}
+        kept = [n for n in graph.node if any(o in used for o in n.output if o)]
+        if len(kept) == len(graph.node):
+            return
+        del graph.node[:]
+        graph.node.extend(kept)
