@@ -28,7 +28,8 @@ def words(n: int) -> int:
 
 # Largest conv window (k_h * k_w * C_in bits) of the bit-sliced runtime conv: BNN_SLICED_MAX_BITS
 # in runtime_c/bnn.h (the generated C checks that a build does not lower it below what it uses).
-SLICED_MAX_BITS = 640
+# Wider windows count per channel (bnn_conv2d_bin_thresh).
+SLICED_MAX_BITS = 8188
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,8 @@ class AvgPool(Node):
     window: Window | None = None
     out_hw: tuple[int, int] = (1, 1)
     count_include_pad: bool = False
+    ceil_mode: bool = False
+    opset: int = 19  # the model's ONNX opset: AveragePool 7..18 runs MLAS's order in onnxruntime
     onnx_op: str = "AveragePool"
 
 
@@ -341,6 +344,9 @@ class DenseLayer(Layer):
 
     @property
     def kernel(self) -> str:
+        # bnn_dense_bin_thresh_sliced (runtime) is not chosen: measured slower than the
+        # per-channel popcount on M0+ and M55 (1024 -> 1024: 1.45 / 5.24 against 1.81 / 6.73
+        # bMAC/instr), faster only on v7-M (2.93 against 2.61)
         src = "bin" if self.binary_input else "f32"
         dst = "thresh" if isinstance(self.out, Threshold) else "f32"
         return f"bnn_dense_{src}_{dst}"
@@ -481,11 +487,12 @@ class AvgPoolLayer(Layer):
     window: Window | None = None
     count_include_pad: bool = False
     reduce_mean: bool = False  # ReduceMean rather than GlobalAveragePool
+    mlas: bool = False  # AveragePool-7..18: onnxruntime's MLAS summation order (bnn_avgpool_mlas_f32)
 
     @property
     def kernel(self) -> str:
         if self.window is not None:
-            return "bnn_avgpool_f32"
+            return "bnn_avgpool_mlas_f32" if self.mlas else "bnn_avgpool_f32"
         return "bnn_reduce_mean_hw_f32" if self.reduce_mean else "bnn_global_avgpool_f32"
 
 

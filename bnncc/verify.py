@@ -130,6 +130,13 @@ def _session(model: onnx.ModelProto) -> ort.InferenceSession:
 
 
 def _convention_session(model: onnx.ModelProto, live_signs) -> tuple[ort.InferenceSession, list[str]]:
+    changed, probes = convention_model(model, live_signs)
+    return _session(changed), probes
+
+
+def convention_model(model: onnx.ModelProto, live_signs) -> tuple[onnx.ModelProto, list[str]]:
+    """A copy of model with every live Sign replaced by Where(x >= 0, 1, -1); its outputs are the model's
+    first output followed by each replaced Sign's input (the probes, in the same order)."""
     changed = onnx.ModelProto()
     changed.CopyFrom(model)
     graph = changed.graph
@@ -154,7 +161,7 @@ def _convention_session(model: onnx.ModelProto, live_signs) -> tuple[ort.Inferen
     del graph.output[1:]
     for name in probes:
         graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
-    return _session(changed), probes
+    return changed, probes
 
 
 def compare(c_out: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray]:

@@ -51,6 +51,7 @@ KERNEL_FILES = {
     "bnn_leaky_relu_f32": "bnn_activation.c",
     "bnn_clip_f32": "bnn_activation.c",
     "bnn_avgpool_f32": "bnn_avgpool.c",
+    "bnn_avgpool_mlas_f32": "bnn_avgpool.c",
     "bnn_global_avgpool_f32": "bnn_avgpool.c",
     "bnn_reduce_mean_hw_f32": "bnn_avgpool.c",
     "bnn_concat_f32": "bnn_concat.c",

@@ -89,8 +89,10 @@ class RealOps:
         out_hw = tuple(out_dims[2:]) if out_dims and len(out_dims) == 4 else window.out_hw(*shape[1:])
         if not attrs.get("ceil_mode", 0) and tuple(out_hw) != window.out_hw(*shape[1:]):
             raise BnnccError(f"inferred output {out_hw} differs from the window's", label, "AveragePool")
+        opset = max((o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")), default=19)
         self._emit(ir.AvgPool(label, [x], [node.output[0]], window=window, out_hw=tuple(out_hw),
-                              count_include_pad=bool(attrs.get("count_include_pad", 0))),
+                              count_include_pad=bool(attrs.get("count_include_pad", 0)),
+                              ceil_mode=bool(attrs.get("ceil_mode", 0)), opset=opset),
                    (shape[0],) + tuple(out_hw))
 
     def _op_GlobalAveragePool(self, node, label):

@@ -155,11 +155,19 @@ POOLS = {
 }
 
 
+@pytest.mark.parametrize("opset", [17, 19])
 @pytest.mark.parametrize("name", sorted(POOLS))
-def test_average_pools(name):
-    b = mm.MixedBuilder((3, 7, 7), 4)
+def test_average_pools_equal_onnxruntime_bit_for_bit(name, opset, tmp_path):
+    """AveragePool-7..18 runs in MLAS's order (bnn_avgpool_mlas_f32), AveragePool-19 in the plain one."""
+    b = mm.MixedBuilder((3, 7, 7), 4, opset=opset)
     y = b.avgpool(b.start(), **POOLS[name])
-    assert_bit_exact(b.build(b.flatten(y)), samples=200)
+    model = b.build(b.flatten(y))
+    kernel = _kernels(model, tmp_path)[0]
+    both = POOLS[name].get("ceil_mode") and POOLS[name].get("count_include_pad")
+    assert kernel == ("bnn_avgpool_mlas_f32" if opset < 19 and not both else "bnn_avgpool_f32")
+    inputs = np.random.default_rng(1).standard_normal((100, 3 * 7 * 7)).astype(np.float32)
+    c_out, _, original, _ = compile_and_run(model, inputs=inputs)
+    assert np.array_equal(c_out, original)
 
 
 @pytest.mark.parametrize("keepdims", [0, 1])

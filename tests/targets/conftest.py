@@ -24,6 +24,16 @@ def qemu_toolchain() -> None:
 needs_qemu = pytest.mark.usefixtures("qemu_toolchain")  # fails (naming the package) if a tool is missing
 
 
+@pytest.fixture
+def arm_gcc() -> None:
+    require_tools("arm-none-eabi-gcc")
+
+
+@pytest.fixture
+def cmake_tool() -> None:
+    require_tools("cmake")
+
+
 def copy_model(dest: Path, net_c: str | None = None) -> Path:
     """The dummy model folder as the compiler would write it: net.h, net.c and bnn.h.
 

@@ -5,7 +5,6 @@ its board's flash and RAM."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -24,7 +23,7 @@ DIGITS = ROOT / "examples" / "digits"
 EMULATED = [b.name for b in all_boards() if b.emulated]
 NOT_EMULATED = [b.name for b in all_boards() if not b.emulated]
 
-needs_arm_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+needs_arm_gcc = pytest.mark.usefixtures("arm_gcc")  # fails (naming the package) if it is missing
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CNN = ROOT / "examples" / "digits" / "cnn.onnx"
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 
-needs_arm_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+needs_arm_gcc = pytest.mark.usefixtures("arm_gcc")  # fails (naming the package) if it is missing
 
 
 def _library(tmp_path: Path, board: str) -> Path:
@@ -64,7 +64,7 @@ def test_sdk_board_defaults_to_the_library_layout(tmp_path):
 
 
 @needs_arm_gcc
-@pytest.mark.skipif(shutil.which("cmake") is None, reason="needs cmake")
+@pytest.mark.usefixtures("cmake_tool")
 def test_cmake_subdirectory_library_builds_for_the_pico_core(tmp_path):
     lib = _library(tmp_path, "pico")
     app = lib.parent
