@@ -109,6 +109,8 @@ def constant_value(model: onnx.ModelProto, name: str) -> np.ndarray | None:
     value = initializer_value(model.graph, name)
     if value is not None:
         return value
+    if name not in _computable_from_constants(model.graph):
+        return None  # depends on the input: skip the (costly) evaluation
     from ..fold import fold_constants  # the folder evaluates every constant input of a live node
 
     try:
@@ -127,3 +129,11 @@ def remove_dead_nodes(graph: onnx.GraphProto) -> None:
             return
         del graph.node[:]
         graph.node.extend(kept)
+
+
+def _computable_from_constants(graph: onnx.GraphProto) -> set[str]:
+    known = {t.name for t in graph.initializer} | {""}
+    for node in graph.node:
+        if all(i in known for i in node.input):
+            known.update(node.output)
+    return known
