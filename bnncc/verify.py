@@ -149,9 +149,10 @@ def convention_model(model: onnx.ModelProto, live_signs) -> tuple[onnx.ModelProt
     nodes, probes = [], []
     for node in graph.node:
         if node.op_type == "Sign" and (node.name, tuple(node.output)) in live_ids:
-            cond = node.output[0] + "__bnncc_ge0"
-            nodes.append(helper.make_node("GreaterOrEqual", [node.input[0], "bnncc_zero"], [cond]))
-            nodes.append(helper.make_node("Where", [cond, "bnncc_plus_one", "bnncc_minus_one"], [node.output[0]]))
+            # x >= 0 written as not (x < 0): Less exists in every opset, GreaterOrEqual only from 12
+            cond = node.output[0] + "__bnncc_lt0"
+            nodes.append(helper.make_node("Less", [node.input[0], "bnncc_zero"], [cond]))
+            nodes.append(helper.make_node("Where", [cond, "bnncc_minus_one", "bnncc_plus_one"], [node.output[0]]))
             probes.append(node.input[0])
         else:
             nodes.append(node)

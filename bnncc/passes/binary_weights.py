@@ -26,13 +26,16 @@ def split_binary(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def describe_non_binary(weight: np.ndarray) -> str:
-    """Why a weight is not binary, for the error message."""
+    """Why a weight is not binary, for the error message and `inspect` (names the worst channel)."""
     flat = weight.reshape(weight.shape[0], -1)
-    zeros = int(np.sum(flat == 0))
-    if zeros:
-        return f"{zeros} weight(s) are exactly 0"
+    zeros = flat == 0
+    if np.any(zeros):
+        first = int(np.flatnonzero(zeros.any(axis=1))[0])
+        return (f"{int(zeros.sum())} weight(s) are exactly 0 (first in output channel {first}; "
+                "a Sign of a latent weight that is 0?)")
     magnitude = np.abs(flat)
     spread = (magnitude.max(axis=1) - magnitude.min(axis=1)) / np.maximum(magnitude.max(axis=1), 1e-30)
     worst = int(np.argmax(spread))
-    return (f"output channel {worst} has magnitudes from {magnitude[worst].min():.6g} to "
+    distinct = np.unique(magnitude[worst]).size
+    return (f"{distinct} distinct magnitudes in output channel {worst}, from {magnitude[worst].min():.6g} to "
             f"{magnitude[worst].max():.6g} (binary needs +-alpha within {RELATIVE_TOLERANCE:.1%})")

@@ -341,25 +341,30 @@ def unsupported_ops(seed: int) -> list[BadCase]:
         out = _finish_mlp(b, "custom_out", 12)
         model = _graph(b, out, opsets=[helper.make_opsetid("", 17), helper.make_opsetid(domain, 1)])
         # Nothing downstream is blamed for the unknown shape the custom op leaves behind.
+        if op == "Quant":  # a QONNX quantizer is lowered to standard ops (canonicalize/qonnx_quantizers.py)
+            cases.append(BadCase("custom-domain-Quant", "unsupported", _save(model), r"the scale input is missing",
+                                 ("node 'my_custom' (op Quant)",)))
+            continue
         cases.append(BadCase(f"custom-domain-{op}", "unsupported", _save(model), r"uses 1 unsupported construct",
                              (f"node 'my_custom' (op {domain}.{op}): custom domain",)))
     # A custom op followed by an unsupported standard op: both listed.
     b, x = _mlp_head(seed)
-    b.nodes.append(helper.make_node("Quant", [x], ["q"], name="quant", domain="qonnx.custom_op.general"))
+    b.nodes.append(helper.make_node("Quant", [x], ["q"], name="quant", domain="com.example.bnn"))
     y = b.node("Tanh", ["q"])
     out = _finish_mlp(b, y, 12)
-    model = _graph(b, out, opsets=[helper.make_opsetid("", 17), helper.make_opsetid("qonnx.custom_op.general", 1)])
+    model = _graph(b, out, opsets=[helper.make_opsetid("", 17), helper.make_opsetid("com.example.bnn", 1)])
     cases.append(BadCase("custom-domain-then-tanh", "unsupported", _save(model), r"uses 2 unsupported construct",
-                         ("'quant' (op qonnx.custom_op.general.Quant)", "(op Tanh)")))
+                         ("'quant' (op com.example.bnn.Quant)", "(op Tanh)")))
     # A custom quantizer on the weights: the constant subgraph cannot be folded.
     b = ModelBuilder((16,), seed)
+    # (QONNX's own BipolarQuant/Quant are lowered to standard ops; a vendor quantizer is not.)
     b.nodes.append(helper.make_node("BipolarQuant", [b.const(b.rng.standard_normal((10, 16))), b.const(1.0)],
-                                    ["wq"], name="weight_quant", domain="qonnx.custom_op.general"))
+                                    ["wq"], name="weight_quant", domain="com.example.bnn"))
     y = b.node("Gemm", [b.start(), "wq"], transB=1)
-    model = _graph(b, y, opsets=[helper.make_opsetid("", 17), helper.make_opsetid("qonnx.custom_op.general", 1)])
+    model = _graph(b, y, opsets=[helper.make_opsetid("", 17), helper.make_opsetid("com.example.bnn", 1)])
     cases.append(BadCase("custom-domain-weight-quantizer", "unsupported", _save(model),
                          r"custom-domain op\(s\) that cannot be folded",
-                         ("'weight_quant' (op qonnx.custom_op.general.BipolarQuant)",)))
+                         ("'weight_quant' (op com.example.bnn.BipolarQuant)",)))
     return cases
 
 

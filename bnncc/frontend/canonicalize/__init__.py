@@ -10,6 +10,7 @@ import onnx
 
 from ...errors import BnnccError
 from .graph_edit import reinfer
+from .detach_ste import fold_detach_ste
 from .input_views import fold_input_views
 from .larq_ste_sign import fold_ste_sign
 from .pad_into_conv import fold_zero_pad_into_conv
@@ -21,6 +22,7 @@ from .transposes import fold_transposes
 PIPELINE = (
     refuse_sign_of_zero_weights,  # torch.sign(W) with exact zeros: ternary, refused with the fix
     lower_quantizers,  # QONNX/Brevitas BipolarQuant, Quant, IntQuant -> standard ops (qonnx's semantics)
+    fold_detach_ste,  # Bi-Real/ReActNet sign(x).detach() - g(x).detach() + g(x) -> sign(x)
     fold_ste_sign,  # Larq's Sign(Sign(x) + c) -> Where binarizer
     fold_transposes,  # NHWC islands: sink Transposes through elementwise ops, cancel inverse pairs
     fold_input_views,  # Reshape/Flatten/Squeeze/Unsqueeze/layout-free Transpose of the input

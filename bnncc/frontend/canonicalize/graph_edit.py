@@ -109,6 +109,8 @@ def constant_value(model: onnx.ModelProto, name: str) -> np.ndarray | None:
     value = initializer_value(model.graph, name)
     if value is not None:
         return value
+    if name not in _computable_from_constants(model.graph):
+        return None  # depends on the input: skip the (costly) evaluation
     from ..fold import fold_constants  # the folder evaluates every constant input of a live node
 
     try:
@@ -116,3 +118,22 @@ def constant_value(model: onnx.ModelProto, name: str) -> np.ndarray | None:
     except BnnccError:
         return None
     return consts.get(name)
+
+
+def remove_dead_nodes(graph: onnx.GraphProto) -> None:
+    """Drop nodes none of whose outputs is read by a node or is a graph output."""
+    while True:
+        used = {name for n in graph.node for name in n.input} | {o.name for o in graph.output}
+        kept = [n for n in graph.node if any(o in used for o in n.output if o)]
+        if len(kept) == len(graph.node):
+            return
+        del graph.node[:]
+        graph.node.extend(kept)
+
+
+def _computable_from_constants(graph: onnx.GraphProto) -> set[str]:
+    known = {t.name for t in graph.initializer} | {""}
+    for node in graph.node:
+        if all(i in known for i in node.input):
+            known.update(node.output)
+    return known
