@@ -17,7 +17,7 @@ class LayerRow:
     out_shape: tuple[int, ...]
     binary_macs: int
     real_macs: int
-    weight_bytes: int  # packed weights (1 bit each, padded to words)
+    weight_bytes: int  # packed weights (1 bit each, padded to words), or float32 weights of a real layer
     param_bytes: int  # thresholds (4 B/channel) or scale+bias (8 B/channel) or pool masks
     activation_bytes: int  # output tensor
 
@@ -26,13 +26,22 @@ def layer_rows(graph: ir.Graph) -> list[LayerRow]:
     rows = []
     for index, layer in enumerate(graph.nodes):
         weight_bytes = int(layer.packed.size * 4) if getattr(layer, "packed", None) is not None else 0
+        if getattr(layer, "weight", None) is not None:  # float32 weights of a real layer
+            weight_bytes = int(layer.weight.size * 4)
         out = getattr(layer, "out", None)
         if isinstance(out, ir.Threshold):
             param_bytes = out.values.size * 4
+        elif isinstance(layer, ir.Pack) and layer.thresh is not None:
+            param_bytes = layer.thresh.values.size * 4 + (ir.words(layer.dims[0]) * 4 if layer.thresh.flipped.any()
+                                                          else 0)
         elif isinstance(out, ir.AffineOut):
             param_bytes = out.scale.size * 8
         elif isinstance(layer, ir.PoolLayer) and layer.and_mask is not None:
             param_bytes = ir.words(layer.and_mask.size) * 4
+        elif getattr(layer, "bias", None) is not None:
+            param_bytes = int(layer.bias.size * 4)
+        elif isinstance(layer, ir.ChannelLayer):
+            param_bytes = sum(int(c.size) * 4 for c in layer.consts)
         else:
             param_bytes = 0
         x, y = graph.tensors[layer.inputs[0]], graph.tensors[layer.outputs[0]]
@@ -47,6 +56,36 @@ def layer_rows(graph: ir.Graph) -> list[LayerRow]:
                              layer.binary_macs, getattr(layer, "real_macs", 0), weight_bytes, param_bytes,
                              y.nbytes))
     return rows
+
+
+# Kernels whose float32 sums run in an order onnxruntime's (vectorized) kernels do not share.
+FLOAT_SUM_KERNELS = {"bnn_conv2d_f32w_f32", "bnn_dense_f32w_f32", "bnn_avgpool_f32", "bnn_global_avgpool_f32",
+                     "bnn_reduce_mean_hw_f32", "bnn_conv2d_f32_f32", "bnn_conv2d_f32_thresh", "bnn_dense_f32_f32",
+                     "bnn_dense_f32_thresh"}
+
+
+def activation_split(graph: ir.Graph) -> tuple[int, int]:
+    """(bits, real) bytes of the arena tensors live at the peak of live bytes. Tensors alive together at one
+    offset are one buffer (an in-place layer's input and output) and count once."""
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for index, layer in enumerate(graph.nodes):
+        for name in layer.outputs:
+            first.setdefault(name, index)
+            last.setdefault(name, index)
+        for name in layer.inputs:
+            last[name] = index
+    best = (0, 0)
+    for index in range(len(graph.nodes)):
+        buffers: dict[int, ir.Tensor] = {}
+        for name, start in first.items():
+            if name in graph.arena and start <= index <= last[name]:
+                buffers.setdefault(graph.arena[name], graph.tensors[name])
+        bits = sum(t.nbytes for t in buffers.values() if t.kind is ir.Kind.BITS)
+        real = sum(t.nbytes for t in buffers.values() if t.kind is ir.Kind.REAL)
+        if bits + real > sum(best):
+            best = (bits, real)
+    return best
 
 
 def format_inspect(graph: ir.Graph) -> str:
@@ -66,10 +105,18 @@ def format_inspect(graph: ir.Graph) -> str:
     for r in rows:
         lines.append(f"  {r.index}: {r.why}")
     flash = sum(r.weight_bytes + r.param_bytes for r in rows)
+    bits_bytes, real_bytes = activation_split(graph)
     lines.append("")
     lines.append(f"totals: {sum(r.binary_macs for r in rows):,} binary MACs, {sum(r.real_macs for r in rows):,} "
                  f"real MACs; model constants (flash) {flash:,} B; arena (RAM) {graph.arena_bytes:,} B; "
                  f"input {graph.tensors[graph.input].size} floats, output {graph.tensors[graph.output].size} floats")
+    lines.append(f"activations at the peak of live bytes: {bits_bytes:,} B packed bits + {real_bytes:,} B float32 "
+                 f"(arena {graph.arena_bytes:,} B)")
+    inexact = [r.index for r, layer in zip(rows, graph.nodes) if layer.kernel in FLOAT_SUM_KERNELS]
+    if inexact:
+        lines.append(f"note: layer(s) {', '.join(map(str, inexact))} sum floats in an order onnxruntime does not share "
+                     "(real conv / dense / average pool): values can differ in the last bits, and a sign downstream "
+                     "of a value within rounding of 0 can differ")
     thresholds = [layer.out for layer in graph.nodes if isinstance(getattr(layer, "out", None), ir.Threshold)]
     if thresholds:
         total = sum(t.values.size for t in thresholds)

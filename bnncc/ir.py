@@ -113,10 +113,11 @@ class Node:
 
 @dataclass
 class Conv(Node):
-    weight: np.ndarray = field(repr=False, default=None)  # (C_out, C_in, k_h, k_w) float32
+    weight: np.ndarray = field(repr=False, default=None)  # (C_out, C_in / group, k_h, k_w) float32
     bias: np.ndarray | None = field(repr=False, default=None)
     window: Window = None
     onnx_op: str = "Conv"
+    group: int = 1  # 1, or C_in (depthwise; real weights only)
 
 
 @dataclass
@@ -140,7 +141,8 @@ class Binarize(Node):
 
 @dataclass
 class Clip(Node):
-    """Clip(x, lo, hi): only supported right before a binarizer, where it does not change the sign."""
+    """Clip(x, lo, hi) (also Relu = Clip(0, inf) when onnx_op is "Relu"): before a binarizer that it cannot
+    change it is dropped; elsewhere it is a float32 clamp on a REAL tensor."""
 
     lo: float = float("-inf")
     hi: float = float("inf")
@@ -148,6 +150,42 @@ class Clip(Node):
 
     def keeps_sign(self, strict: bool) -> bool:
         return (self.lo <= 0 < self.hi) if strict else (self.lo < 0 <= self.hi)
+
+
+@dataclass
+class LeakyRelu(Node):
+    """x >= 0 ? x : alpha * x (LeakyRelu) or slope[c] * x (PRelu, per channel)."""
+
+    slope: np.ndarray = field(repr=False, default=None)  # (C,) float32
+    onnx_op: str = "PRelu"
+
+
+@dataclass
+class Binary(Node):
+    """Add / Sub / Mul of two computed tensors. `broadcast` is the index of an operand holding one value
+    per channel (shape (C, 1, 1) against (C, H, W)), or -1 when both have the output's shape."""
+
+    op: str = "Add"
+    broadcast: int = -1
+    onnx_op: str = "Add"
+
+
+@dataclass
+class Concat(Node):
+    """Concatenation on the channel axis (axis 1 of NCHW, or of a batch-1 vector)."""
+
+    onnx_op: str = "Concat"
+
+
+@dataclass
+class AvgPool(Node):
+    """AveragePool with an explicit output size (ceil_mode), or a mean over H and W (GlobalAveragePool,
+    ReduceMean over axes 2 and 3: `window` is None and the output is (C,) or (C, 1, 1))."""
+
+    window: Window | None = None
+    out_hw: tuple[int, int] = (1, 1)
+    count_include_pad: bool = False
+    onnx_op: str = "AveragePool"
 
 
 @dataclass
@@ -195,6 +233,11 @@ class Layer(Node):
 
     source: tuple[str, ...] = ()
     why: str = ""  # what is binary here and why, for `inspect`
+    inplace = False  # class attribute: may the output share its first input's bytes when that input dies here
+
+    @property
+    def real_macs(self) -> int:
+        return 0
 
     @property
     def binary_macs(self) -> int:
@@ -207,11 +250,15 @@ class Layer(Node):
 
 @dataclass
 class Pack(Layer):
+    """REAL -> BITS. Without `thresh`: bit = x >= 0. With it: bit = (x >= thresh.values[c]) XOR
+    thresh.flipped[c] (a folded per-channel affine chain / RSign shift; values already in that frame)."""
+
     dims: tuple[int, int, int] = (0, 0, 0)  # (C, H, W)
+    thresh: Threshold | None = None
 
     @property
     def kernel(self) -> str:
-        return "bnn_pack_chw_f32"
+        return "bnn_pack_chw_f32" if self.thresh is None else "bnn_pack_thresh_chw_f32"
 
 
 @dataclass
@@ -311,6 +358,122 @@ class SoftmaxLayer(Layer):
     @property
     def kernel(self) -> str:
         return "bnn_log_softmax_f32" if self.log else "bnn_softmax_f32"
+
+
+# Layers on REAL tensors (float32, CHW). `inplace` layers may write over their first input when it
+# dies there (the arena decides).
+
+
+@dataclass
+class RealConvLayer(Layer):
+    in_dims: tuple[int, int, int] = (0, 0, 0)
+    out_dims: tuple[int, int, int] = (0, 0, 0)
+    window: Window = None
+    group: int = 1
+    weight: np.ndarray = field(repr=False, default=None)  # (C_out, C_in / group, k_h, k_w) float32
+    bias: np.ndarray | None = field(repr=False, default=None)
+
+    @property
+    def real_macs(self) -> int:
+        c_out, oh, ow = self.out_dims
+        return oh * ow * c_out * int(np.prod(self.weight.shape[1:]))
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_conv2d_f32w_f32"
+
+
+@dataclass
+class RealDenseLayer(Layer):
+    k: int = 0
+    n_out: int = 0
+    weight: np.ndarray = field(repr=False, default=None)  # (N_out, K) float32, ONNX flatten order
+    bias: np.ndarray | None = field(repr=False, default=None)
+
+    @property
+    def real_macs(self) -> int:
+        return self.k * self.n_out
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_dense_f32w_f32"
+
+
+@dataclass
+class ChannelLayer(Layer):
+    """One per-channel op on a REAL tensor: op in affine (x * scale + bias), add, sub (x - k), rsub (k - x),
+    mul, div (x / k), prelu. `consts` are (C,) float32 arrays; with none, the per-channel operand k is the
+    second input tensor (C values)."""
+
+    op: str = "add"
+    dims: tuple[int, int, int] = (0, 0, 0)
+    consts: tuple[np.ndarray, ...] = field(repr=False, default=())
+    inplace = True
+
+    @property
+    def kernel(self) -> str:
+        return {"affine": "bnn_scale_shift_f32", "prelu": "bnn_prelu_f32", "rsub": "bnn_sub_f32"}.get(
+            self.op, f"bnn_{self.op}_f32")
+
+
+@dataclass
+class EltwiseLayer(Layer):
+    """Two REAL tensors of n floats: add, sub (a - b), mul."""
+
+    op: str = "add"
+    dims: tuple[int, int, int] = (0, 0, 0)
+    inplace = True
+
+    @property
+    def kernel(self) -> str:
+        return f"bnn_{self.op}_f32"
+
+
+@dataclass
+class ActivationLayer(Layer):
+    """relu, leaky_relu (alpha), clip (lo, hi) on n floats."""
+
+    op: str = "relu"
+    n: int = 0
+    alpha: float = 0.0
+    lo: float = float("-inf")
+    hi: float = float("inf")
+    inplace = True
+
+    @property
+    def kernel(self) -> str:
+        return f"bnn_{self.op}_f32"
+
+
+@dataclass
+class AvgPoolLayer(Layer):
+    """Average pool (window) or mean over H, W (window None: global / reduce_mean)."""
+
+    in_dims: tuple[int, int, int] = (0, 0, 0)
+    out_dims: tuple[int, int, int] = (0, 0, 0)
+    window: Window | None = None
+    count_include_pad: bool = False
+    reduce_mean: bool = False  # ReduceMean rather than GlobalAveragePool
+
+    @property
+    def kernel(self) -> str:
+        if self.window is not None:
+            return "bnn_avgpool_f32"
+        return "bnn_reduce_mean_hw_f32" if self.reduce_mean else "bnn_global_avgpool_f32"
+
+
+@dataclass
+class ConcatLayer(Layer):
+    """Channel concatenation of REAL (one copy per input into its CHW slice) or BITS (repack per pixel)."""
+
+    channels: tuple[int, ...] = ()
+    out_dims: tuple[int, int, int] = (0, 0, 0)
+    bits: bool = False
+    in_place: frozenset = frozenset()  # REAL inputs (by index) whose producer wrote straight into the slice
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_concat_bits" if self.bits else "bnn_concat_f32"
 
 
 # ------------------------------------------------------------------------------------------- graph

@@ -33,6 +33,15 @@
 
 #define BNN_WORDS(n) (((n) + 31) / 32)
 
+/* No FMA contraction anywhere in the runtime: a * b + c is two roundings, as in onnxruntime's
+ * CPU kernels. C99 lets a compiler fuse it unless told not to. Every file that includes
+ * bnn.h gets the standard pragma (clang and other C99 compilers honour it; GCC ignores the
+ * pragma and warns, so it gets none: GCC needs -ffp-contract=off, which -std=c99 implies and
+ * every build that bnncc generates passes explicitly, since gnu99 / gnu11 default to fast). */
+#if !defined(__GNUC__) || defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* Compact kernels: a build that optimizes for size (-Os / -Oz, where GCC and clang define
  * __OPTIMIZE_SIZE__) gets the smallest reasonable code instead of the fastest: one expansion
  * of each unrolled block, no duplicate fast paths, one shared out-of-line popcount
@@ -136,6 +145,122 @@ void bnn_log_softmax_f32(const float *in, int32_t n, float *out);
  * within 1e-7 (relative, absolute near 1) for x > 0. */
 float bnn_expf(float x);
 float bnn_logf(float x);
+
+/* ==== Mixed precision (issue 8): float32 layers, elementwise ops, concat, thresholds ======== *
+ * REAL tensors are float32 CHW, batch 1; BITS as above. Every kernel here computes each output
+ * with the float32 operations named in its comment, in that order, one rounding per operation
+ * (no FMA: the sources carry `#pragma STDC FP_CONTRACT OFF` and every build bnncc generates
+ * passes -ffp-contract=off). Where the comment says "same as onnxruntime" the tests pin the
+ * result bit for bit against onnxruntime's CPU kernel; a float sum over a window (real conv,
+ * dense, average pools) runs in the order stated, which onnxruntime does not share (MLAS
+ * vectorizes it): those agree within rounding only.
+ *
+ * File map (KERNEL_FILES in bnncc/backend/emit.py; none of them needs bnn_popcount.c):
+ *   bnn_conv2d_f32w_f32, bnn_dense_f32w_f32                           -> bnn_real.c
+ *   bnn_scale_shift_f32, bnn_add_f32, bnn_sub_f32, bnn_mul_f32,
+ *   bnn_div_f32                                                       -> bnn_elementwise.c
+ *   bnn_relu_f32, bnn_prelu_f32, bnn_leaky_relu_f32, bnn_clip_f32    -> bnn_activation.c
+ *   bnn_concat_f32, bnn_concat_bits                                   -> bnn_concat.c
+ *   bnn_avgpool_f32, bnn_global_avgpool_f32, bnn_reduce_mean_hw_f32   -> bnn_avgpool.c
+ *   bnn_pack_thresh_chw_f32                                           -> bnn_pack_thresh.c
+ * In-place: every elementwise kernel (scale_shift, add/sub/mul/div, the activations) may be
+ * called with out == an input of the same size (each output is written after its inputs are
+ * read, at the same index). The windowed kernels and concat need out disjoint from inputs.
+ */
+
+/* --- bnn_real.c: float weights -------------------------------------------------------------- */
+/* Conv with float32 weights in ONNX layout [c_out][c_in / groups][k_h][k_w]. groups divides
+ * in_d.c and out_d.c (groups == 1: plain conv; groups == in_d.c: depthwise, channel multiplier
+ * out_d.c / in_d.c). Zero padding, strides and dilations from win.
+ * out = acc (+ bias[o] when bias != NULL), acc = 0.0f, then acc = acc + w * x over the valid
+ * taps in order (ci, ky, kx) (taps outside the image skipped). */
+void bnn_conv2d_f32w_f32(const float *in, bnn_dims in_d, const float *weights,
+                         const float *bias, int32_t groups, const bnn_window *win, float *out,
+                         bnn_dims out_d);
+/* Dense with float32 weights [n_out][n_in] (row o = output o; Gemm transB=1 layout).
+ * out[o] = acc (+ bias[o]), acc = 0.0f then acc = acc + w[o][i] * in[i] for i = 0..n_in-1. */
+void bnn_dense_f32w_f32(const float *in, int32_t n_in, const float *weights, const float *bias,
+                        int32_t n_out, float *out);
+
+/* --- bnn_elementwise.c ---------------------------------------------------------------------- */
+/* Per-channel affine: out = in * scale[c] + shift[c] (a multiply, then an add; two roundings).
+ * BatchNormalization (inference) is exactly this, the same as onnxruntime's CPU kernel, when the
+ * compiler computes, in float32 with one rounding per step:
+ *     s = scale_bn * (1.0f / sqrtf(var + eps));   t = B - mean * s;
+ * (onnxruntime: inv_std = (var + eps).sqrt().inverse(); new_scale = inv_std * scale;
+ * new_bias = bias - mean * new_scale; Y = X * new_scale + new_bias). */
+void bnn_scale_shift_f32(const float *in, bnn_dims d, const float *scale, const float *shift,
+                         float *out);
+
+/* Broadcast modes of an operand of a two-operand kernel whose output has dims d (C, H, W):
+ * FULL (C,H,W) tensor, CHANNEL (C,1,1) one value per channel, PLANE (1,H,W) one plane shared
+ * by all channels, SCALAR one value. */
+#define BNN_BCAST_FULL 0
+#define BNN_BCAST_CHANNEL 1
+#define BNN_BCAST_PLANE 2
+#define BNN_BCAST_SCALAR 3
+/* out[c][y][x] = a op b, a and b read through their broadcast modes; one IEEE operation per
+ * element, which is what onnxruntime's Add/Sub/Mul/Div compute. Sub and Div keep the operand
+ * order (a - b, a / b), so "k - x" is bnn_sub_f32(k, BNN_BCAST_CHANNEL, x, BNN_BCAST_FULL, ...).
+ * An operand that is a constant (Add of a per-channel bias, Mul by a scalar, ...) is the same
+ * call with a const array. out may alias a FULL operand. */
+void bnn_add_f32(const float *a, int32_t a_mode, const float *b, int32_t b_mode, bnn_dims d,
+                 float *out);
+void bnn_sub_f32(const float *a, int32_t a_mode, const float *b, int32_t b_mode, bnn_dims d,
+                 float *out);
+void bnn_mul_f32(const float *a, int32_t a_mode, const float *b, int32_t b_mode, bnn_dims d,
+                 float *out);
+void bnn_div_f32(const float *a, int32_t a_mode, const float *b, int32_t b_mode, bnn_dims d,
+                 float *out);
+
+/* --- bnn_activation.c: n = c * h * w elements (CHW), out may equal in ----------------------- */
+/* Relu: out = x < 0 ? 0.0f : x (Relu(-0) = -0, NaN stays NaN: as onnxruntime). */
+void bnn_relu_f32(const float *in, int32_t n, float *out);
+/* PRelu with one slope per channel: out = x < 0 ? slope[c] * x : x (ONNX / onnxruntime). */
+void bnn_prelu_f32(const float *in, bnn_dims d, const float *slope, float *out);
+/* LeakyRelu: out = x < 0 ? alpha * x : x (as onnxruntime, -0 and NaN included). */
+void bnn_leaky_relu_f32(const float *in, int32_t n, float alpha, float *out);
+/* Clip: out = x < lo ? lo : (x > hi ? hi : x). A missing bound is -FLT_MAX / FLT_MAX
+ * (-3.40282347e38f / 3.40282347e38f), onnxruntime's defaults (not infinity: Clip(inf) is FLT_MAX). */
+void bnn_clip_f32(const float *in, int32_t n, float lo, float hi, float *out);
+
+/* --- bnn_concat.c: channel axis ----------------------------------------------------------- */
+/* REAL: copy in (in_d.c channels of in_d.h x in_d.w) into channels [c_offset, c_offset +
+ * in_d.c) of a CHW tensor of the same h, w starting at out; one call per input (the compiler
+ * skips the call for a producer that wrote straight into its slice). */
+void bnn_concat_f32(const float *in, bnn_dims in_d, int32_t c_offset, float *out);
+/* BITS: out (h x w pixels, BNN_WORDS(sum of c[k]) words each) = the channels of ins[0], then
+ * ins[1], ... (ins[k] has c[k] channels, BNN_WORDS(c[k]) words per pixel), for any channel
+ * counts: each input word is shifted into place and ORed; tail bits of out are 0. Every word
+ * of out is written; out must not overlap an input. */
+void bnn_concat_bits(const uint32_t *const *ins, const int32_t *c, int32_t n_in, int32_t h,
+                     int32_t w, uint32_t *out);
+
+/* --- bnn_avgpool.c ------------------------------------------------------------------------ */
+/* AveragePool on REAL CHW. Output dims (incl. ceil_mode's extra window) come from out_d; the
+ * bottom / right pads are explicit because ceil_mode windows may run past them.
+ * sum = 0.0f, then sum = sum + x over the valid taps in order (ky, kx); out = sum / count with
+ * count (as onnxruntime computes it) = the number of valid taps when count_include_pad == 0,
+ * else the number of taps inside the padded input [-pad_top, in_h + pad_bottom) x
+ * [-pad_left, in_w + pad_right) (a ceil_mode window past the padding counts only up to it). */
+void bnn_avgpool_f32(const float *in, bnn_dims in_d, const bnn_window *win, int32_t pad_bottom,
+                     int32_t pad_right, int32_t count_include_pad, float *out, bnn_dims out_d);
+/* GlobalAveragePool: out[c] = (sum over the plane in order) / (float)(h * w). */
+void bnn_global_avgpool_f32(const float *in, bnn_dims d, float *out);
+/* ReduceMean over axes H, W: out[c] = (sum over the plane in order) / (float)(h * w)
+ * (see bnn_avgpool.c for onnxruntime's divide). */
+void bnn_reduce_mean_hw_f32(const float *in, bnn_dims d, float *out);
+
+/* --- bnn_pack_thresh.c -------------------------------------------------------------------- */
+/* REAL CHW -> BITS HWC with per-channel thresholds: bit = (x >= thresh[c]), or bit =
+ * (x <= thresh[c]) for channels whose bit is set in flip (BNN_WORDS(c) words; NULL = none).
+ * Sign is thresh 0. RSign sign(x - b) is thresh b: for finite x and b, float32 x - b >= 0 iff
+ * x >= b (a difference of distinct floats is never 0 and rounding keeps its sign).
+ * A constant channel takes thresh -INFINITY (bit 1 for every non-NaN x) or NaN (bit 0 always).
+ * flip serves a negative factor folded in front of the sign (the compiler must check the fold).
+ * NaN x gives 0 in both directions. */
+void bnn_pack_thresh_chw_f32(const float *in, bnn_dims d, const float *thresh,
+                             const uint32_t *flip, uint32_t *out);
 
 /* --- helper shared by the windowed kernels ------------------------------------------------ */
 /* Taps k in [*k_begin, *k_end) of a window axis land inside [0, size) for output coordinate

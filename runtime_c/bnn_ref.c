@@ -410,3 +410,274 @@ void bnn_log_softmax_f32_ref(const float *in, int32_t n, float *out)
         out[i] = (float)((double)in[i] - max - log(sum));
     }
 }
+
+/* ---- mixed-precision kernels ------------------------------------------------------------ */
+
+static int ref_inside(int32_t i, int32_t size)
+{
+    return i >= 0 && i < size;
+}
+
+void bnn_conv2d_f32w_f32_ref(const float *in, bnn_dims in_d, const float *weights,
+                             const float *bias, int32_t groups, const bnn_window *win,
+                             float *out, bnn_dims out_d)
+{
+    int32_t cin_g = in_d.c / groups, cout_g = out_d.c / groups;
+    int32_t o, oy, ox, ci, ky, kx;
+    for (o = 0; o < out_d.c; ++o) {
+        int32_t g = o / cout_g;
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ++ox) {
+                float acc = 0.0f;
+                for (ci = 0; ci < cin_g; ++ci) {
+                    for (ky = 0; ky < win->k_h; ++ky) {
+                        int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+                        for (kx = 0; kx < win->k_w; ++kx) {
+                            int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left,
+                                                 win->dil_w);
+                            float wv, xv, p;
+                            if (!ref_inside(iy, in_d.h) || !ref_inside(ix, in_d.w)) {
+                                continue;
+                            }
+                            wv = weights[((o * cin_g + ci) * win->k_h + ky) * win->k_w + kx];
+                            xv = in[((g * cin_g + ci) * in_d.h + iy) * in_d.w + ix];
+                            p = wv * xv;
+                            acc = acc + p;
+                        }
+                    }
+                }
+                if (bias != NULL) {
+                    acc = acc + bias[o];
+                }
+                out[(o * out_d.h + oy) * out_d.w + ox] = acc;
+            }
+        }
+    }
+}
+
+void bnn_dense_f32w_f32_ref(const float *in, int32_t n_in, const float *weights,
+                            const float *bias, int32_t n_out, float *out)
+{
+    int32_t o, i;
+    for (o = 0; o < n_out; ++o) {
+        float acc = 0.0f;
+        for (i = 0; i < n_in; ++i) {
+            float p = weights[o * n_in + i] * in[i];
+            acc = acc + p;
+        }
+        if (bias != NULL) {
+            acc = acc + bias[o];
+        }
+        out[o] = acc;
+    }
+}
+
+void bnn_scale_shift_f32_ref(const float *in, bnn_dims d, const float *scale,
+                             const float *shift, float *out)
+{
+    int32_t c, i, plane = d.h * d.w;
+    for (c = 0; c < d.c; ++c) {
+        for (i = 0; i < plane; ++i) {
+            float p = in[c * plane + i] * scale[c];
+            out[c * plane + i] = p + shift[c];
+        }
+    }
+}
+
+/* Element (c, i) of an operand in broadcast mode `mode` (i = y * w + x). */
+static float ref_operand(const float *v, int32_t mode, bnn_dims d, int32_t c, int32_t i)
+{
+    switch (mode) {
+    case BNN_BCAST_FULL:
+        return v[c * d.h * d.w + i];
+    case BNN_BCAST_CHANNEL:
+        return v[c];
+    case BNN_BCAST_PLANE:
+        return v[i];
+    default:
+        return v[0];
+    }
+}
+
+/* op: 0 add, 1 sub, 2 mul, 3 div. */
+static void ref_binary(int op, const float *a, int32_t a_mode, const float *b, int32_t b_mode,
+                       bnn_dims d, float *out)
+{
+    int32_t c, i, plane = d.h * d.w;
+    for (c = 0; c < d.c; ++c) {
+        for (i = 0; i < plane; ++i) {
+            float x = ref_operand(a, a_mode, d, c, i), y = ref_operand(b, b_mode, d, c, i);
+            float r = op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y;
+            out[c * plane + i] = r;
+        }
+    }
+}
+
+void bnn_add_f32_ref(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
+                     bnn_dims d, float *out)
+{
+    ref_binary(0, a, a_mode, b, b_mode, d, out);
+}
+
+void bnn_sub_f32_ref(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
+                     bnn_dims d, float *out)
+{
+    ref_binary(1, a, a_mode, b, b_mode, d, out);
+}
+
+void bnn_mul_f32_ref(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
+                     bnn_dims d, float *out)
+{
+    ref_binary(2, a, a_mode, b, b_mode, d, out);
+}
+
+void bnn_div_f32_ref(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
+                     bnn_dims d, float *out)
+{
+    ref_binary(3, a, a_mode, b, b_mode, d, out);
+}
+
+void bnn_relu_f32_ref(const float *in, int32_t n, float *out)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[i] = in[i] < 0.0f ? 0.0f : in[i];
+    }
+}
+
+void bnn_prelu_f32_ref(const float *in, bnn_dims d, const float *slope, float *out)
+{
+    int32_t c, i, plane = d.h * d.w;
+    for (c = 0; c < d.c; ++c) {
+        for (i = 0; i < plane; ++i) {
+            float x = in[c * plane + i];
+            out[c * plane + i] = x < 0.0f ? slope[c] * x : x;
+        }
+    }
+}
+
+void bnn_leaky_relu_f32_ref(const float *in, int32_t n, float alpha, float *out)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[i] = in[i] < 0.0f ? alpha * in[i] : in[i];
+    }
+}
+
+void bnn_clip_f32_ref(const float *in, int32_t n, float lo, float hi, float *out)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        float x = in[i];
+        if (x < lo) {
+            x = lo;
+        } else if (x > hi) {
+            x = hi;
+        }
+        out[i] = x;
+    }
+}
+
+void bnn_concat_f32_ref(const float *in, bnn_dims in_d, int32_t c_offset, float *out)
+{
+    int32_t c, i, plane = in_d.h * in_d.w;
+    for (c = 0; c < in_d.c; ++c) {
+        for (i = 0; i < plane; ++i) {
+            out[(c_offset + c) * plane + i] = in[c * plane + i];
+        }
+    }
+}
+
+void bnn_concat_bits_ref(const uint32_t *const *ins, const int32_t *c, int32_t n_in, int32_t h,
+                         int32_t w, uint32_t *out)
+{
+    int32_t total = 0, k, p, j, ch;
+    for (k = 0; k < n_in; ++k) {
+        total += c[k];
+    }
+    for (p = 0; p < h * w; ++p) {
+        uint32_t *pix = out + p * BNN_WORDS(total);
+        int32_t pos = 0;
+        for (j = 0; j < BNN_WORDS(total); ++j) {
+            pix[j] = 0u;
+        }
+        for (k = 0; k < n_in; ++k) {
+            const uint32_t *src = ins[k] + p * BNN_WORDS(c[k]);
+            for (ch = 0; ch < c[k]; ++ch, ++pos) {
+                if (ref_bit(src, ch)) {
+                    ref_set_bit(pix, pos);
+                }
+            }
+        }
+    }
+}
+
+void bnn_avgpool_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win,
+                         int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
+                         float *out, bnn_dims out_d)
+{
+    int32_t c, oy, ox, ky, kx;
+    for (c = 0; c < in_d.c; ++c) {
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ++ox) {
+                float sum = 0.0f;
+                int32_t valid = 0, padded = 0;
+                for (ky = 0; ky < win->k_h; ++ky) {
+                    int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+                    for (kx = 0; kx < win->k_w; ++kx) {
+                        int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+                        if (iy >= -win->pad_top && iy < in_d.h + pad_bottom &&
+                            ix >= -win->pad_left && ix < in_d.w + pad_right) {
+                            ++padded;
+                        }
+                        if (ref_inside(iy, in_d.h) && ref_inside(ix, in_d.w)) {
+                            sum = sum + in[(c * in_d.h + iy) * in_d.w + ix];
+                            ++valid;
+                        }
+                    }
+                }
+                out[(c * out_d.h + oy) * out_d.w + ox] =
+                    sum / (float)(count_include_pad ? padded : valid);
+            }
+        }
+    }
+}
+
+void bnn_global_avgpool_f32_ref(const float *in, bnn_dims d, float *out)
+{
+    int32_t c, i, plane = d.h * d.w;
+    for (c = 0; c < d.c; ++c) {
+        float sum = 0.0f;
+        for (i = 0; i < plane; ++i) {
+            sum = sum + in[c * plane + i];
+        }
+        out[c] = sum / (float)plane;
+    }
+}
+
+void bnn_reduce_mean_hw_f32_ref(const float *in, bnn_dims d, float *out)
+{
+    bnn_global_avgpool_f32_ref(in, d, out);
+}
+
+void bnn_pack_thresh_chw_f32_ref(const float *in, bnn_dims d, const float *thresh,
+                                 const uint32_t *flip, uint32_t *out)
+{
+    int32_t words = BNN_WORDS(d.c);
+    int32_t y, x, c;
+    for (y = 0; y < d.h; ++y) {
+        for (x = 0; x < d.w; ++x) {
+            uint32_t *pix = out + (y * d.w + x) * words;
+            for (c = 0; c < words; ++c) {
+                pix[c] = 0u;
+            }
+            for (c = 0; c < d.c; ++c) {
+                float v = in[(c * d.h + y) * d.w + x];
+                int flipped = flip != NULL && ref_bit(flip, c);
+                if (flipped ? v <= thresh[c] : v >= thresh[c]) {
+                    ref_set_bit(pix, c);
+                }
+            }
+        }
+    }
+}

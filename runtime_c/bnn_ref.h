@@ -49,4 +49,35 @@ void bnn_maxpool_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win, 
 void bnn_softmax_f32_ref(const float *in, int32_t n, float *out);
 void bnn_log_softmax_f32_ref(const float *in, int32_t n, float *out);
 
+/* Mixed-precision kernels (bnn.h, issue 8 section). */
+void bnn_conv2d_f32w_f32_ref(const float *in, bnn_dims in_d, const float *weights,
+                             const float *bias, int32_t groups, const bnn_window *win,
+                             float *out, bnn_dims out_d);
+void bnn_dense_f32w_f32_ref(const float *in, int32_t n_in, const float *weights,
+                            const float *bias, int32_t n_out, float *out);
+void bnn_scale_shift_f32_ref(const float *in, bnn_dims d, const float *scale,
+                             const float *shift, float *out);
+void bnn_add_f32_ref(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
+                     bnn_dims d, float *out);
+void bnn_sub_f32_ref(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
+                     bnn_dims d, float *out);
+void bnn_mul_f32_ref(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
+                     bnn_dims d, float *out);
+void bnn_div_f32_ref(const float *a, int32_t a_mode, const float *b, int32_t b_mode,
+                     bnn_dims d, float *out);
+void bnn_relu_f32_ref(const float *in, int32_t n, float *out);
+void bnn_prelu_f32_ref(const float *in, bnn_dims d, const float *slope, float *out);
+void bnn_leaky_relu_f32_ref(const float *in, int32_t n, float alpha, float *out);
+void bnn_clip_f32_ref(const float *in, int32_t n, float lo, float hi, float *out);
+void bnn_concat_f32_ref(const float *in, bnn_dims in_d, int32_t c_offset, float *out);
+void bnn_concat_bits_ref(const uint32_t *const *ins, const int32_t *c, int32_t n_in, int32_t h,
+                         int32_t w, uint32_t *out);
+void bnn_avgpool_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win,
+                         int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
+                         float *out, bnn_dims out_d);
+void bnn_global_avgpool_f32_ref(const float *in, bnn_dims d, float *out);
+void bnn_reduce_mean_hw_f32_ref(const float *in, bnn_dims d, float *out);
+void bnn_pack_thresh_chw_f32_ref(const float *in, bnn_dims d, const float *thresh,
+                                 const uint32_t *flip, uint32_t *out);
+
 #endif /* BNN_REF_H */

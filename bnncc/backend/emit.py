@@ -35,6 +35,24 @@ KERNEL_FILES = {
     "bnn_maxpool_f32": "bnn_pool.c",
     "bnn_softmax_f32": "bnn_softmax.c",
     "bnn_log_softmax_f32": "bnn_softmax.c",
+    # mixed precision (issue 8): float32 layers and REAL <-> BITS conversions
+    "bnn_pack_thresh_chw_f32": "bnn_pack_thresh.c",
+    "bnn_conv2d_f32w_f32": "bnn_real.c",
+    "bnn_dense_f32w_f32": "bnn_real.c",
+    "bnn_scale_shift_f32": "bnn_elementwise.c",
+    "bnn_add_f32": "bnn_elementwise.c",
+    "bnn_sub_f32": "bnn_elementwise.c",
+    "bnn_mul_f32": "bnn_elementwise.c",
+    "bnn_div_f32": "bnn_elementwise.c",
+    "bnn_relu_f32": "bnn_activation.c",
+    "bnn_prelu_f32": "bnn_activation.c",
+    "bnn_leaky_relu_f32": "bnn_activation.c",
+    "bnn_clip_f32": "bnn_activation.c",
+    "bnn_avgpool_f32": "bnn_avgpool.c",
+    "bnn_global_avgpool_f32": "bnn_avgpool.c",
+    "bnn_reduce_mean_hw_f32": "bnn_avgpool.c",
+    "bnn_concat_f32": "bnn_concat.c",
+    "bnn_concat_bits": "bnn_concat.c",
 }
 # Runtime sources that kernel files call into: the shared out-of-line popcount of the compact
 # (-Os) build lives in bnn_popcount.c.
@@ -145,10 +163,81 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
         return [array("scale", "float", [c_float(v) for v in out.scale]),
                 array("bias", "float", [c_float(v) for v in out.bias])]
 
+    def floats(tag: str, values) -> str:
+        return array(tag, "float", [c_float(v) for v in np.asarray(values, np.float32).reshape(-1)])
+
     x, y = layer.inputs[0], layer.outputs[0]
-    if isinstance(layer, (ir.Pack, ir.Unpack)):
+    if isinstance(layer, ir.Pack) and layer.thresh is not None:
+        d = dims("dims", layer.dims)
+        t = floats("thresh", layer.thresh.values)
+        flip = "NULL"
+        if np.any(layer.thresh.flipped):
+            packed = pack_rows(np.asarray(layer.thresh.flipped, bool).reshape(1, -1))[0]
+            flip = array("flip", "uint32_t", [f"0x{int(v):08x}u" for v in packed])
+        call = f"{layer.kernel}({ptr(x)}, {d}, {t}, {flip}, {ptr(y)});"
+    elif isinstance(layer, (ir.Pack, ir.Unpack)):
         d = dims("dims", layer.dims)
         call = f"{layer.kernel}({ptr(x)}, {d}, {ptr(y)});"
+    elif isinstance(layer, ir.RealConvLayer):
+        din, dout = dims("in", layer.in_dims), dims("out", layer.out_dims)
+        win = window(layer.window)
+        w = floats("weights", layer.weight)
+        b = "NULL" if layer.bias is None else floats("bias", layer.bias)
+        call = f"{layer.kernel}({ptr(x)}, {din}, {w}, {b}, {layer.group}, {win}, {ptr(y)}, {dout});"
+    elif isinstance(layer, ir.RealDenseLayer):
+        w = floats("weights", layer.weight)
+        b = "NULL" if layer.bias is None else floats("bias", layer.bias)
+        call = f"{layer.kernel}({ptr(x)}, {layer.k}, {w}, {b}, {layer.n_out}, {ptr(y)});"
+    elif isinstance(layer, ir.ChannelLayer):
+        d = dims("dims", layer.dims)
+        if layer.op == "affine":
+            call = f"{layer.kernel}({ptr(x)}, {d}, {floats('scale', layer.consts[0])}, " \
+                   f"{floats('shift', layer.consts[1])}, {ptr(y)});"
+        elif layer.op == "prelu":
+            call = f"{layer.kernel}({ptr(x)}, {d}, {floats('slope', layer.consts[0])}, {ptr(y)});"
+        else:
+            k = floats("k", layer.consts[0]) if layer.consts else ptr(layer.inputs[1])
+            a, b = (f"{k}, BNN_BCAST_CHANNEL", f"{ptr(x)}, BNN_BCAST_FULL") if layer.op == "rsub" else \
+                (f"{ptr(x)}, BNN_BCAST_FULL", f"{k}, BNN_BCAST_CHANNEL")
+            call = f"{layer.kernel}({a}, {b}, {d}, {ptr(y)});"
+    elif isinstance(layer, ir.EltwiseLayer):
+        d = dims("dims", layer.dims)
+        call = (f"{layer.kernel}({ptr(x)}, BNN_BCAST_FULL, {ptr(layer.inputs[1])}, BNN_BCAST_FULL, {d}, "
+                f"{ptr(y)});")
+    elif isinstance(layer, ir.ActivationLayer):
+        if layer.op == "clip":
+            call = f"{layer.kernel}({ptr(x)}, {layer.n}, {c_float(layer.lo)}, {c_float(layer.hi)}, {ptr(y)});"
+        else:
+            call = f"{layer.kernel}({ptr(x)}, {layer.n}, {ptr(y)});"
+    elif isinstance(layer, ir.AvgPoolLayer):
+        din = dims("in", layer.in_dims)
+        if layer.window is None:
+            call = f"{layer.kernel}({ptr(x)}, {din}, {ptr(y)});"
+        else:
+            dout = dims("out", layer.out_dims)
+            win = window(layer.window)
+            c, h, w_ = layer.in_dims
+            oh, ow = layer.out_dims[1:]
+            wn = layer.window
+            # bottom/right padding as ONNX sees it (ceil_mode may add windows past the written pads)
+            pad_b, pad_r = wn.pad_bottom, wn.pad_right
+            call = (f"{layer.kernel}({ptr(x)}, {din}, {win}, {pad_b}, {pad_r}, {int(layer.count_include_pad)}, "
+                    f"{ptr(y)}, {dout});")
+    elif isinstance(layer, ir.ConcatLayer):
+        _, h, w_ = layer.out_dims
+        if layer.bits:
+            ins = ", ".join(ptr(i) for i in layer.inputs)
+            ch = array("channels", "int32_t", [str(c) for c in layer.channels])
+            call = (f"{{ const uint32_t *const ins[{len(layer.inputs)}] = {{{ins}}}; "
+                    f"{layer.kernel}(ins, {ch}, {len(layer.inputs)}, {h}, {w_}, {ptr(y)}); }}")
+        else:
+            calls, offset = [], 0
+            for index, (name, c) in enumerate(zip(layer.inputs, layer.channels)):
+                if index not in layer.in_place:
+                    d = dims(f"in{index}", (c, h, w_))
+                    calls.append(f"{layer.kernel}({ptr(name)}, {d}, {offset}, {ptr(y)});")
+                offset += c
+            call = "\n    ".join(calls) if calls else "/* every input was written into its slice */"
     elif isinstance(layer, ir.ConvLayer):
         din, dout = dims("in", layer.in_dims), dims("out", layer.out_dims)
         win = window(layer.window)
@@ -204,6 +293,8 @@ class _Pointers:
 
 def c_float(value) -> str:
     v = np.float32(value)
+    if np.isnan(v):
+        return "NAN"
     if np.isinf(v):
         return "INFINITY" if v > 0 else "(-INFINITY)"
     return np.format_float_scientific(v, unique=True, exp_digits=2) + "f"

@@ -17,6 +17,7 @@ from .. import ir
 from ..errors import BnnccError
 from .fold import fold_constants
 from .load import load_model
+from .ops_real import RealOps
 
 _COMPARISONS = {"GreaterOrEqual", "Greater", "Less", "LessOrEqual"}
 _ALIASES = {"Identity", "Dropout"}
@@ -33,7 +34,7 @@ def import_proto(model: onnx.ModelProto, name: str = "model") -> ir.Graph:
     return _Importer(model, consts, live, name).run()
 
 
-class _Importer:
+class _Importer(RealOps):
     def __init__(self, model: onnx.ModelProto, consts: dict[str, np.ndarray], live: list, name: str):
         self.model = model
         self.consts = consts
@@ -161,8 +162,11 @@ class _Importer:
     def _op_Conv(self, node, label):
         x = self._live_input(node, label)
         attrs = _attrs(node)
-        if attrs.get("group", 1) != 1:
-            raise BnnccError(f"group={attrs['group']} convolution is not supported (group 1 only)", label, "Conv")
+        group = int(attrs.get("group", 1))
+        in_channels = self.tensors[x].chw[0]
+        if group not in (1, in_channels):
+            raise BnnccError(f"group={group} convolution is not supported (group 1, or depthwise: group = "
+                             f"{in_channels} input channels)", label, "Conv")
         weight = self._const(node, label, 1, "the weight")
         if weight is None or weight.ndim != 4:
             raise BnnccError("only 2-D convolutions with constant weights are supported", label, "Conv")
@@ -176,8 +180,11 @@ class _Importer:
         if bias is not None and bias.size != weight.shape[0]:
             raise BnnccError(f"the bias has {bias.size} values for {weight.shape[0]} output channels", label, "Conv")
         window = _window(attrs, weight.shape[2:], in_shape[1:], label, "Conv")
+        if weight.shape[1] * group != in_shape[0] or weight.shape[0] % group:
+            raise BnnccError(f"input has {in_shape[0]} channels, weights expect {weight.shape[1] * group}"
+                             + (f" (in {group} groups)" if group > 1 else ""), label, "Conv")
         self._emit(ir.Conv(label, [x], [node.output[0]], weight=weight.astype(np.float32),
-                           bias=None if bias is None else bias.astype(np.float32), window=window))
+                           bias=None if bias is None else bias.astype(np.float32), window=window, group=group))
 
     def _op_Gemm(self, node, label):
         attrs = _attrs(node)
@@ -243,9 +250,11 @@ class _Importer:
     def _elementwise(self, node, label):
         a, b = node.input[0], node.input[1]
         const_first = a in self.consts
+        if a not in self.consts and b not in self.consts:
+            self._binary_tensors(node, label)
+            return
         if const_first == (b in self.consts):
-            raise BnnccError("needs one computed and one constant operand (residual connections are not supported yet)",
-                             label, node.op_type)
+            raise BnnccError("both operands are constants that were not folded", label, node.op_type)
         if const_first and node.op_type == "Div":
             # c / x is not an affine map of x, so no threshold or output scale can express it.
             raise BnnccError("dividing a constant by a computed tensor is not supported (only x / c)",
@@ -316,8 +325,10 @@ class _Importer:
         for bound, what in ((lo, "min"), (hi, "max")):
             if bound is not None and bound.size != 1:
                 raise BnnccError(f"{what} must be a scalar, it has shape {bound.shape}", label, "Clip")
-        lo = float(lo.reshape(())) if lo is not None else float(attrs.get("min", -np.inf))
-        hi = float(hi.reshape(())) if hi is not None else float(attrs.get("max", np.inf))
+        # a missing bound is onnxruntime's default, the largest finite float32 (so Clip(inf) = FLT_MAX)
+        big = float(np.finfo(np.float32).max)
+        lo = float(lo.reshape(())) if lo is not None else float(attrs.get("min", -big))
+        hi = float(hi.reshape(())) if hi is not None else float(attrs.get("max", big))
         self._emit(ir.Clip(label, [x], [node.output[0]], lo=lo, hi=hi), self.tensors[x].shape)
 
     def _op_Cast(self, node, label):

@@ -1,6 +1,12 @@
 """Plan one static arena: every intermediate tensor gets a byte offset; tensors whose lifetimes do not
 overlap share bytes. The model input is the caller's buffer and the final output is written straight to
-the caller's output buffer, so neither takes arena space."""
+the caller's output buffer, so neither takes arena space.
+
+Liveness is over the layer order of the DAG: a tensor lives from the layer that writes it to the last layer
+that reads it (a shortcut stays alive across its whole block). An elementwise layer (`Layer.inplace`) whose
+input of the same size and kind dies at that layer writes its output over that input: both tensors are one
+buffer, alive from the first one's birth to the last one's death.
+"""
 
 from __future__ import annotations
 
@@ -20,20 +26,49 @@ def plan_arena(graph: ir.Graph) -> ir.Graph:
             last.setdefault(name, index)
         for name in layer.inputs:
             last[name] = index
+    outside = (graph.input, graph.output)
+    root: dict[str, str] = {}  # tensor -> the tensor whose buffer it shares
+
+    def find(name: str) -> str:
+        while name in root:
+            name = root[name]
+        return name
+
+    for index, layer in enumerate(graph.nodes):
+        if not layer.inplace or layer.outputs[0] in outside:
+            continue
+        out = graph.tensors[layer.outputs[0]]
+        for name in layer.inputs:
+            src = graph.tensors[name]
+            if (name not in outside and last[name] == index and src.kind is out.kind and src.nbytes == out.nbytes
+                    and layer.inputs.count(name) == 1):
+                root[out.name] = find(name)
+                break
+    span: dict[str, list[int]] = {}
+    for name in first:
+        if name in outside:
+            continue
+        r = find(name)
+        lo, hi = span.get(r, [first[r], last[r]])
+        span[r] = [min(lo, first[name]), max(hi, last[name])]
+
     placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
     offsets: dict[str, int] = {}
     # Largest first keeps fragmentation low; ties broken by name for byte-identical output.
-    candidates = [n for n in first if n not in (graph.input, graph.output)]
-    for name in sorted(candidates, key=lambda n: (-graph.tensors[n].nbytes, first[n], n)):
+    for name in sorted(span, key=lambda n: (-graph.tensors[n].nbytes, span[n][0], n)):
         size = _aligned(graph.tensors[name].nbytes)
-        busy = sorted((o, s) for o, s, f, l in placed if not (l < first[name] or last[name] < f))
+        lo, hi = span[name]
+        busy = sorted((o, s) for o, s, f, l in placed if not (l < lo or hi < f))
         offset = 0
         for o, s in busy:
             if offset + size <= o:
                 break
             offset = max(offset, _aligned(o + s))
         offsets[name] = offset
-        placed.append((offset, size, first[name], last[name]))
+        placed.append((offset, size, lo, hi))
+    for name in first:
+        if name not in outside and name not in offsets:
+            offsets[name] = offsets[find(name)]
     total = max((o + s for o, s, _, _ in placed), default=0)
     return replace(graph, arena=offsets, arena_bytes=total)
 

@@ -18,10 +18,12 @@ import numpy as np
 
 from .. import ir
 from ..errors import BnnccError
-from .binary_weights import describe_non_binary, split_binary
+from .binary_weights import split_binary
 from .chain import compose_affine
+from .exact_affine import exact_prefix
+from .lower_real import RealLowering
 from .pack import pack_conv_bits_input, pack_dense_bits_input, pack_rows, transpose_conv_weights
-from .thresholds import affine_output, float_thresholds, integer_thresholds
+from .thresholds import float_thresholds, integer_thresholds
 
 
 @dataclass
@@ -30,6 +32,8 @@ class _Chain:
     steps: list[tuple[ir.ChainStep, str]] = field(default_factory=list)  # (step, ONNX node name)
     pools: list[tuple[int, ir.MaxPool]] = field(default_factory=list)  # (steps before it, node)
     binarize: ir.Binarize | None = None
+    twins: list[ir.Binarize] = field(default_factory=list)  # further signs of the same tensor
+    nodes: list[ir.Node] = field(default_factory=list)  # absorbed nodes after the linear, in order
     output: str = ""
 
     @property
@@ -45,7 +49,7 @@ def lower(graph: ir.Graph) -> ir.Graph:
     return _Lowering(graph).run()
 
 
-class _Lowering:
+class _Lowering(RealLowering):
     def __init__(self, graph: ir.Graph):
         self.graph = graph
         self.kinds: dict[str, ir.Kind] = {graph.input: ir.Kind.REAL}
@@ -55,6 +59,7 @@ class _Lowering:
         self.absorbed: set[int] = set()
         self.consumers = {name: graph.consumers(name) for name in graph.tensors}
         self.notes: list[str] = list(graph.notes)  # the input graph is never mutated
+        self.packs: dict[tuple[str, bool], str] = {}  # (REAL tensor, strict) -> its shared packed copy
 
     def run(self) -> ir.Graph:
         g = self.graph
@@ -67,11 +72,7 @@ class _Lowering:
         if output == g.input:
             raise BnnccError("the model output is its input: there is nothing to compile")
         if self.kinds[output] is ir.Kind.BITS:
-            real = output + ":unpacked"
-            c, h, w = self._dims(output)
-            self._add(real, self.tensors[output].shape, ir.Kind.REAL)
-            self.layers.append(ir.Unpack(f"{output}:unpack", [output], [real], source=(), dims=(c, h, w)))
-            output = real
+            output = self._as_real(output)
         return ir.Graph(tensors=self.tensors, nodes=self.layers, input=g.input, output=output,
                         model_name=g.model_name, notes=self.notes)
 
@@ -100,7 +101,10 @@ class _Lowering:
     # --------------------------------------------------------------------------------- nodes
     def _lower(self, node: ir.Node) -> None:
         if isinstance(node, (ir.Conv, ir.Dense)):
-            self._lower_chain(self._collect(node))
+            if split_binary(node.weight) is None or getattr(node, "group", 1) != 1:
+                self._lower_real_linear(node)
+            else:
+                self._lower_chain(self._collect(node))
         elif isinstance(node, ir.Binarize):
             self._lower_pack(node)
         elif isinstance(node, ir.MaxPool):
@@ -108,18 +112,22 @@ class _Lowering:
         elif isinstance(node, ir.Flatten):
             self.view_of[node.outputs[0]] = self._storage(node.inputs[0])
         elif isinstance(node, ir.Clip):
-            self._check_clip(node)
-            self.view_of[node.outputs[0]] = self._storage(node.inputs[0])
+            self._lower_clip(node)
+        elif isinstance(node, ir.LeakyRelu):
+            self._lower_leaky(node)
+        elif isinstance(node, ir.Binary):
+            self._lower_binary(node)
+        elif isinstance(node, ir.Concat):
+            self._lower_concat(node)
+        elif isinstance(node, ir.AvgPool):
+            self._lower_avgpool(node)
         elif isinstance(node, ir.Softmax):
-            x = self._storage(node.inputs[0])
-            if self._kind(x) is not ir.Kind.REAL:
-                raise BnnccError("softmax over binary values is not supported", node.name, node.onnx_op)
+            x = self._as_real(node.inputs[0])
             self._add(node.outputs[0], self.graph.tensors[node.outputs[0]].shape, ir.Kind.REAL)
             self.layers.append(ir.SoftmaxLayer(node.name, [x], list(node.outputs), source=(node.name,),
                                                n=self.tensors[x].size, log=node.log))
         elif isinstance(node, ir.Affine):
-            raise BnnccError("a per-channel BatchNormalization/Add/Mul must follow a Conv, Gemm or MatMul "
-                             "(with nothing else consuming the intermediate result)", node.name, node.onnx_op)
+            self._lower_affine(node)
         else:
             raise BnnccError("no lowering for this node", node.name, node.op)
 
@@ -128,30 +136,56 @@ class _Lowering:
         tensor = linear.outputs[0]
         while True:
             nxt = self._single_consumer(tensor)
+            if nxt is None:
+                # several signs of one tensor (same rule): one threshold layer, the other signs view its bits
+                users = self.consumers.get(tensor, [])
+                if (tensor != self.graph.output and len(users) > 1 and all(isinstance(u, ir.Binarize) for u in users)
+                        and len({u.strict for u in users}) == 1):
+                    chain.binarize, chain.twins = users[0], users[1:]
+                    for user in users:
+                        self.absorbed.add(id(user))
+                        chain.nodes.append(user)
+                    tensor = users[0].outputs[0]
+                break
             if isinstance(nxt, ir.Affine):
                 chain.steps.append((nxt.step, nxt.name))
             elif isinstance(nxt, ir.MaxPool):
                 chain.pools.append((len(chain.steps), nxt))
             elif isinstance(nxt, ir.Binarize):
                 chain.binarize = nxt
-            elif isinstance(nxt, ir.Clip):
-                self._check_clip(nxt)
+            elif isinstance(nxt, ir.Clip) and self._clip_before_signs(nxt):
+                pass
             else:
                 break
             self.absorbed.add(id(nxt))
+            chain.nodes.append(nxt)
             tensor = nxt.outputs[0]
             if chain.binarize is not None:
                 break
         chain.output = tensor
         return chain
 
-    def _check_clip(self, clip: ir.Clip) -> None:
+    def _trim_real(self, chain: _Chain, prefix_steps: list[ir.ChainStep]) -> None:
+        """A chain without a sign keeps only the steps that fold exactly into the layer's affine output
+        (exact_affine.exact_prefix); the rest is given back to run as separate layers."""
+        taken, _ = exact_prefix(prefix_steps + [step for step, _ in chain.steps], chain.linear.weight.shape[0])
+        keep = 0
+        for node in chain.nodes:
+            if not isinstance(node, ir.Affine) or keep >= taken - len(prefix_steps):
+                break
+            keep += 1
+        for node in chain.nodes[keep:]:
+            self.absorbed.discard(id(node))
+        chain.steps = chain.steps[:keep]
+        chain.pools = []
+        chain.nodes = chain.nodes[:keep]
+        chain.output = chain.nodes[-1].outputs[0] if chain.nodes else chain.linear.outputs[0]
+
+    def _clip_before_signs(self, clip: ir.Clip) -> bool:
         """A clip feeding only binarizers that it cannot change (sign(clip(x)) == sign(x)) is a no-op."""
         users = self.consumers.get(clip.outputs[0], [])
-        if not users or clip.outputs[0] == self.graph.output or not all(
-                isinstance(u, ir.Binarize) and clip.keeps_sign(u.strict) for u in users):
-            raise BnnccError(f"Clip({clip.lo:g}, {clip.hi:g}) is only supported directly before a sign it does not "
-                             "change (min < 0 <= max)", clip.name, "Clip")
+        return bool(users) and clip.outputs[0] != self.graph.output and all(
+            isinstance(u, ir.Binarize) and clip.keeps_sign(u.strict) for u in users)
 
     def _lower_chain(self, chain: _Chain) -> None:
         linear = chain.linear
@@ -168,6 +202,8 @@ class _Lowering:
             steps.append(ir.ChainStep("Mul", (alpha,)))
         if linear.bias is not None:
             steps.append(ir.ChainStep("Add", (np.broadcast_to(linear.bias, (c_out,)).astype(np.float32),)))
+        if chain.binarize is None:
+            self._trim_real(chain, steps)
         steps += [step for step, _ in chain.steps]
         n_prefix = len(steps) - len(chain.steps)
 
@@ -184,7 +220,8 @@ class _Lowering:
             signs = np.where(out.flipped.reshape((-1,) + (1,) * (signs.ndim - 1)), ~signs, signs)
             kind = ir.Kind.BITS
         else:
-            out = affine_output(steps, c_out)
+            taken, out = exact_prefix(steps, c_out)
+            assert taken == len(steps)
             kind = ir.Kind.REAL
 
         # Each pool is OR (max) when the steps after it rise, AND when they fall (per channel).
@@ -218,6 +255,8 @@ class _Lowering:
             target = final if index == len(chain.pools) - 1 else f"{pool.name}:out"
             self._pool_layer(pool, current, target, kind, falling if np.any(falling) else None)
             current = target
+        for twin in chain.twins:
+            self.view_of[twin.outputs[0]] = final
 
     def _conv_layer(self, conv: ir.Conv, x, out_name, signs, out, binary_input, sources) -> ir.ConvLayer:
         c_in, h, w = self._dims(x)
@@ -258,15 +297,7 @@ class _Lowering:
         if self._kind(x) is ir.Kind.BITS:  # sign of +-1 values is the identity
             self.view_of[node.outputs[0]] = x
             return
-        if node.strict:
-            raise BnnccError("a strict binarizer (+1 iff x > 0) directly on a real tensor is not supported",
-                             node.name, node.onnx_op)
-        c, h, w = self._dims(x)
-        if node.onnx_op == "Sign":
-            self.notes.append(f"{node.name}: ONNX Sign on a real tensor gives 0 for an exact 0; bnncc gives +1 "
-                                    "(verify reports such inputs separately)")
-        self._add(node.outputs[0], self.graph.tensors[node.outputs[0]].shape, ir.Kind.BITS)
-        self.layers.append(ir.Pack(node.name, [x], list(node.outputs), source=(node.name,), dims=(c, h, w)))
+        self._pack(x, node, [], (node.name,))
 
     def _lower_pool(self, node: ir.MaxPool) -> None:
         x = self._storage(node.inputs[0])

@@ -1,4 +1,4 @@
-"""`bnncc train`: train a binary MLP or CNN on digits or MNIST, export ONNX, optionally verify the C.
+"""`bnncc train`: train a binary MLP, CNN or mixed-precision net on digits or MNIST, export ONNX, verify the C.
 
 torch is imported inside the command only, so `bnncc --help` stays fast and works without torch.
 """
@@ -18,10 +18,14 @@ from bnncc.user_errors import user_errors
 # Bop2ndOrder a normalized m/sqrt(v) (~1e-2 here), the unbiased variant a ratio of order 1.
 DEFAULT_TAU = {"adam": 0.0, "bop": 1e-6, "bop2nd": 1e-3, "bop2nd-unbiased": 0.1}
 VERIFY_SAMPLES = 300
+MIXED = ("bireal", "reactnet", "densenet", "bnfree")
+DEFAULT_AGC = 0.1  # adaptive gradient clipping factor of the BN-free net (digits: 0.1 beat 0.02 and off)
 
 
 @click.command("train")
-@click.option("--arch", type=click.Choice(["mlp", "cnn"]), default="mlp", show_default=True)
+@click.option("--arch", type=click.Choice(["mlp", "cnn", *MIXED]), default="mlp", show_default=True,
+              help="mlp/cnn: BinaryNet stacks; bireal, reactnet, densenet, bnfree: mixed-precision nets "
+                   "(real shortcuts, concatenations, real first/last layers; image input).")
 @click.option("--dataset", type=click.Choice(["digits", "mnist"]), default="digits", show_default=True)
 @click.option("--mnist-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder with the four MNIST IDX files (plain or .gz); needed for --dataset mnist.")
@@ -39,7 +43,14 @@ VERIFY_SAMPLES = 300
 @click.option("--sigma", type=click.FloatRange(0, 1, min_open=True), default=1e-2, show_default=True,
               help="Bop2ndOrder second-moment rate.")
 @click.option("--width", type=click.IntRange(8), default=256, show_default=True,
-              help="MLP hidden width; the CNN uses width/8, width/4, width/4 channels.")
+              help="MLP hidden width; the CNN uses width/8, width/4, width/4 channels; the mixed nets a "
+                   "width/16 channel stem.")
+@click.option("--real-first/--binary-first", "real_first", default=None,
+              help="Float32 first layer [default: real for the mixed nets, binary weights for mlp/cnn].")
+@click.option("--real-last/--binary-last", "real_last", default=None,
+              help="Float32 classifier [default: as the first layer].")
+@click.option("--agc", type=click.FloatRange(min=0), default=None,
+              help=f"Adaptive gradient clipping factor, 0 = off [default: {DEFAULT_AGC} for bnfree, else 0].")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--ste", type=click.Choice(["identity", "clipped", "approx", "swish"]), default="clipped",
               show_default=True, help="Backward pass of the sign activation.")
@@ -51,6 +62,7 @@ VERIFY_SAMPLES = 300
 @click.option("--metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write config, per-epoch accuracy and export checks as JSON here.")
 @click.option("--dynamo/--legacy", default=False, show_default=True, help="ONNX exporter to use.")
+@click.option("--external-data", is_flag=True, help="With --dynamo: weights in OUTPUT.data next to the ONNX file.")
 @click.option("--verify", is_flag=True, help="Compile the exported model and check the C against onnxruntime.")
 @click.option("--verify-on", "verify_on", multiple=True, default=("host",), show_default=True,
               type=click.Choice(["host", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
@@ -59,7 +71,8 @@ VERIFY_SAMPLES = 300
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bar.")
 @user_errors
 def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr, tau, gamma, sigma, width,
-                  epochs, ste, xnor_scale, seed, output, metrics, dynamo, verify, verify_on, progress):
+                  real_first, real_last, agc, epochs, ste, xnor_scale, seed, output, metrics, dynamo, external_data,
+                  verify, verify_on, progress):
     """Train a binary network and export it as ONNX for `bnncc compile`."""
     try:
         import torch
@@ -71,6 +84,10 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr,
 
     if xnor_scale and optimizer != "adam":
         raise BnnccError("--xnor-scale needs --optimizer adam: Bop trains weights that are exactly +-1")
+    if arch == "bnfree" and optimizer != "adam":
+        raise BnnccError("--arch bnfree needs --optimizer adam: it standardizes latent weights, which Bop lacks")
+    if external_data and not dynamo:
+        raise BnnccError("--external-data needs --dynamo")
     if dataset == "mnist":
         if mnist_dir is None:
             raise BnnccError("--dataset mnist needs --mnist-dir pointing at the MNIST IDX files")
@@ -79,7 +96,9 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr,
         split = load_digits_split(seed=seed)
     config = TrainConfig(arch=arch, optimizer=optimizer, schedule=schedule, epochs=epochs, batch_size=batch_size,
                          lr=lr, tau=DEFAULT_TAU[optimizer] if tau is None else tau, gamma=gamma, sigma=sigma,
-                         width=width, ste=ste, scale=xnor_scale, seed=seed)
+                         width=width, ste=ste, scale=xnor_scale, seed=seed, real_first=real_first,
+                         real_last=real_last,
+                         agc=(DEFAULT_AGC if arch == "bnfree" else 0.0) if agc is None else agc)
     torch.manual_seed(seed)
     model = build_model(config, split.num_features, split.image_size)
     history = train_model(model, split, config, progress=progress)
@@ -88,7 +107,8 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedule, batch_size, lr,
 
     x_test = model_input(split.x_test, arch, split.image_size)
     check_inputs = x_test[:VERIFY_SAMPLES]
-    check = export_onnx(model, x_test[:1], output, dynamo=dynamo, check_inputs=check_inputs)
+    check = export_onnx(model, x_test[:1], output, dynamo=dynamo, check_inputs=check_inputs,
+                        external_data=external_data)
     click.echo(f"wrote {output} (onnxruntime matches torch on {check.samples} samples, "
                f"max |diff| {check.max_abs_diff:.2g})")
     result = dict(config=config.to_dict(), dataset=dataset, test_accuracy=accuracy, history=history,

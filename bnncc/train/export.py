@@ -10,6 +10,8 @@ exporter, weights then +-c per output channel). Outputs are the logits. Nothing 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +41,18 @@ class ExportCheck:
 
 
 def export_onnx(model: nn.Module, example_input: torch.Tensor, path: str | os.PathLike, dynamo: bool = False,
-                opset: int | None = None, check_inputs: np.ndarray | torch.Tensor | None = None) -> ExportCheck:
+                opset: int | None = None, check_inputs: np.ndarray | torch.Tensor | None = None,
+                external_data: bool = False) -> ExportCheck:
     """Write `model` (in eval mode) as ONNX at `path` and check it against torch with onnxruntime.
 
     example_input: one sample with batch dimension 1. check_inputs: more samples in the same layout
     (N, ...) to compare on (each is run at batch 1); defaults to the example input alone.
+    external_data (dynamo only): the weights go to `<path>.data` next to the file (torch's default layout for
+    large models; onnx.load and onnxruntime find it through the relative location stored in the file).
     Raises BnnccError when onnxruntime and torch disagree (argmax, or logits by more than 1e-4).
     """
+    if external_data and not dynamo:
+        raise BnnccError("external_data needs the dynamo exporter (dynamo=True)")
     path = Path(path)
     example_input = torch.as_tensor(example_input, dtype=torch.float32)
     if example_input.shape[0] != 1:
@@ -54,12 +61,15 @@ def export_onnx(model: nn.Module, example_input: torch.Tensor, path: str | os.Pa
     model.eval()
     deployed = deploy_copy(model)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")  # renamed to `path` only once every check passed
+    # Written to a scratch folder under the final name (an external-data file records its companion's name)
+    # and moved next to `path` only once every check passed.
+    scratch = Path(tempfile.mkdtemp(prefix=".bnncc-export-", dir=path.parent))
+    partial = scratch / path.name
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if dynamo:
-                _export_dynamo(deployed, example_input, partial, opset or DYNAMO_OPSET)
+                _export_dynamo(deployed, example_input, partial, opset or DYNAMO_OPSET, external_data)
             else:
                 # No constant folding: it would fuse Conv+BN (weights +-c_c, sign flips where gamma < 0);
                 # the weights are plain +-1 initializers already, so nothing else needs folding.
@@ -73,18 +83,25 @@ def export_onnx(model: nn.Module, example_input: torch.Tensor, path: str | os.Pa
             raise BnnccError(
                 f"exported {path} disagrees with torch: max |diff| {check.max_abs_diff:.3g}, "
                 f"argmax agrees on {check.argmax_agree}/{check.samples}")
+        data = partial.with_name(partial.name + ".data")
+        stale = path.with_name(path.name + ".data")
+        if data.exists():
+            data.replace(stale)
+        else:
+            stale.unlink(missing_ok=True)  # an earlier external-data export of the same name
         partial.replace(path)
     finally:
-        partial.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
         model.train(was_training)
     return check
 
 
-def _export_dynamo(model: nn.Module, example_input: torch.Tensor, path: Path, opset: int) -> None:
+def _export_dynamo(model: nn.Module, example_input: torch.Tensor, path: Path, opset: int,
+                   external_data: bool = False) -> None:
     program = torch.onnx.export(model, (example_input,), dynamo=True, opset_version=opset,
                                 input_names=["input"], output_names=["logits"], optimize=True)
-    # Small models: keep the weights inside the .onnx file (one file to hand to the compiler).
-    program.save(str(path), external_data=False)
+    # By default keep the weights inside the .onnx file (one file to hand to the compiler).
+    program.save(str(path), external_data=external_data)
 
 
 def _check_onnx_file(path: Path) -> None:

@@ -140,7 +140,8 @@ def clip_latent_weights(model: nn.Module, bound: float = 1.0) -> None:
 
 def deploy_copy(model: nn.Module) -> nn.Module:
     """An eval-mode copy whose binary layers hold their effective weights (+-1, or +-alpha_c with scale=True)
-    as plain parameters, so an exporter writes them as initializers instead of a where(W >= 0) subgraph."""
+    as plain parameters, so an exporter writes them as initializers instead of a where(W >= 0) subgraph.
+    Any other module with a `deploy_()` method (e.g. a weight-standardized conv) freezes itself the same way."""
     import copy
 
     deployed = copy.deepcopy(model).eval()
@@ -150,4 +151,6 @@ def deploy_copy(model: nn.Module) -> nn.Module:
                 effective = module.binary_weight()
                 module.weight.copy_(effective)
                 module.weight_mode, module.scale = "binary", False
+            elif hasattr(module, "deploy_"):
+                module.deploy_()
     return deployed

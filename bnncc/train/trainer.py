@@ -11,13 +11,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bnncc.train.blocks import adaptive_gradient_clip
 from bnncc.train.data import Split
 from bnncc.train.layers import clip_latent_weights
-from bnncc.train.models import BinaryCNN, BinaryMLP, FloatMLP
+from bnncc.train.models import MIXED_ARCHS, BinaryCNN, BinaryMLP, FloatMLP
 from bnncc.train.optim import Bop, Bop2ndOrder, split_parameters
 from bnncc.train.schedules import apply_schedules, make_schedule
 
-ARCHS = ("mlp", "cnn", "float-mlp")
+ARCHS = ("mlp", "cnn", "float-mlp", *MIXED_ARCHS)
+IMAGE_ARCHS = ("cnn", *MIXED_ARCHS)  # take (N, 1, S, S) images rather than flat features
 OPTIMIZERS = ("adam", "bop", "bop2nd", "bop2nd-unbiased")
 
 
@@ -37,6 +39,9 @@ class TrainConfig:
     ste: str = "clipped"     # activation STE: identity | clipped | approx | swish
     scale: bool = False       # XNOR-Net per-output-channel weight scale (latent weights only)
     seed: int = 0
+    real_first: bool | None = None  # float32 first layer; None: the arch's default (mlp/cnn no, mixed archs yes)
+    real_last: bool | None = None   # float32 last layer (classifier); None: as real_first
+    agc: float = 0.0          # adaptive gradient clipping factor lambda (0: off; the BN-free net uses it)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -50,14 +55,25 @@ def cnn_channels(width: int) -> tuple[int, int, int]:
     return (max(8, width // 8), max(8, width // 4), max(8, width // 4))
 
 
+def mixed_channels(width: int) -> int:
+    """Stem width of the mixed-precision nets: width/16 (16 at the default width 256)."""
+    return max(4, width // 16)
+
+
 def build_model(config: TrainConfig, num_features: int, image_size: int, num_classes: int = 10) -> nn.Module:
     weight_mode = "binary" if uses_bop(config) else "latent"
+    mixed = config.arch in MIXED_ARCHS
+    real_first = mixed if config.real_first is None else config.real_first
+    real_last = real_first if config.real_last is None else config.real_last
     if config.arch == "mlp":
-        return BinaryMLP(num_features, [config.width] * config.depth, num_classes,
-                         weight_mode=weight_mode, ste=config.ste, scale=config.scale)
+        return BinaryMLP(num_features, [config.width] * config.depth, num_classes, weight_mode=weight_mode,
+                         ste=config.ste, scale=config.scale, real_first=real_first, real_last=real_last)
     if config.arch == "cnn":
-        return BinaryCNN(1, image_size, cnn_channels(config.width), num_classes,
-                         weight_mode=weight_mode, ste=config.ste, scale=config.scale)
+        return BinaryCNN(1, image_size, cnn_channels(config.width), num_classes, weight_mode=weight_mode,
+                         ste=config.ste, scale=config.scale, real_first=real_first, real_last=real_last)
+    if mixed:
+        return MIXED_ARCHS[config.arch](1, mixed_channels(config.width), num_classes, weight_mode=weight_mode,
+                                        ste=config.ste, real_first=real_first, real_last=real_last)
     if config.arch == "float-mlp":
         return FloatMLP(num_features, [config.width] * config.depth, num_classes)
     raise ValueError(f"unknown arch '{config.arch}', expected one of {ARCHS}")
@@ -66,7 +82,7 @@ def build_model(config: TrainConfig, num_features: int, image_size: int, num_cla
 def model_input(x: np.ndarray | torch.Tensor, arch: str, image_size: int) -> torch.Tensor:
     """Flat (N, F) features -> the model's input layout ((N, 1, S, S) for the CNN)."""
     t = torch.as_tensor(x, dtype=torch.float32)
-    if arch == "cnn":
+    if arch in IMAGE_ARCHS:
         return t.reshape(len(t), 1, image_size, image_size)
     return t
 
@@ -89,6 +105,11 @@ def build_optimizers(model: nn.Module, config: TrainConfig):
         raise ValueError(f"unknown optimizer '{config.optimizer}', expected one of {OPTIMIZERS}")
     adam = torch.optim.Adam(real, lr=config.lr)
     return [(bop, {"gamma": sched(config.gamma)}), (adam, {"lr": sched(config.lr)})]
+
+
+def _agc_parameters(model: nn.Module) -> list[nn.Parameter]:
+    agc_parameters = getattr(model, "agc_parameters", None)
+    return agc_parameters() if agc_parameters is not None else list(model.parameters())
 
 
 EVAL_CHUNK = 1024  # samples per forward pass when evaluating (MNIST CNN activations would not fit at once)
@@ -133,6 +154,8 @@ def train_model(model: nn.Module, split: Split, config: TrainConfig,
             for optimizer, _ in optimizers:
                 optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if config.agc > 0:
+                adaptive_gradient_clip(_agc_parameters(model), config.agc)
             for optimizer, _ in optimizers:
                 optimizer.step()
             clip_latent_weights(model)

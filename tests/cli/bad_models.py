@@ -247,7 +247,6 @@ def checker_failures(seed: int) -> list[BadCase]:
     # Gemm scale factors that are not finite or zero.
     for label, alpha, beta, cause in (("alpha-nan", np.nan, 1.0, r"alpha \* B holds 160 non-finite"),
                                       ("alpha-inf", np.inf, 1.0, r"alpha \* B holds 160 non-finite"),
-                                      ("alpha-zero", 0.0, 1.0, r"160 weight\(s\) are exactly 0"),
                                       ("beta-nan", 1.0, np.nan, r"beta \* C holds 10 non-finite")):
         b = ModelBuilder((16,), seed)
         y = b.node("Gemm", [b.start(), b.const(np.ones((10, 16))), b.const(np.ones(10))], transB=1, alpha=alpha,
@@ -269,7 +268,7 @@ def checker_failures(seed: int) -> list[BadCase]:
     return cases
 
 
-_UNARY_UNSUPPORTED = ["Relu", "LeakyRelu", "Tanh", "Sigmoid", "Exp", "Abs", "Neg", "Floor", "Ceil", "Round",
+_UNARY_UNSUPPORTED = ["Tanh", "Sigmoid", "Exp", "Abs", "Neg", "Floor", "Ceil", "Round",
                       "HardSigmoid", "Softplus", "Elu", "Selu", "Erf", "Cos", "Reciprocal", "Softsign",
                       "HardSwish", "Sin"]
 
@@ -298,27 +297,28 @@ def unsupported_ops(seed: int) -> list[BadCase]:
         out = _finish_mlp(b, x, 8 * 8 * 8)
         cases.append(BadCase(f"unsupported-{count}-at-once-{i}", "unsupported", _save(_graph(b, out)),
                              rf"uses {count} unsupported construct", tuple(listed)))
-    # Ops in other positions: pooling flavours, a live Transpose, a Resize, a reduction, LRN.
+    # Ops in other positions: a live Transpose after a (supported) average pool, LRN, a Resize, reductions
+    # and pools in forms bnncc does not take.
     b, x = _cnn_head(seed)
     y = b.node("AveragePool", [x], kernel_shape=[2, 2], strides=[2, 2])
     z = b.node("Transpose", [y], perm=[0, 1, 3, 2])
     w = b.node("LRN", [z], size=3)
-    listed = tuple(f"'{n.name}' (op {n.op_type})" for n in b.nodes[-3:])
+    listed = tuple(f"'{n.name}' (op {n.op_type})" for n in b.nodes[-2:])
     out = _finish_mlp(b, b.flatten(w), 8 * 4 * 4)
     cases.append(BadCase("unsupported-pool-transpose-lrn", "unsupported", _save(_graph(b, out)),
-                         r"uses 3 unsupported construct", listed))
+                         r"uses 2 unsupported construct", listed))
     b, x = _cnn_head(seed)
-    y = b.node("GlobalAveragePool", [x])
-    listed = (f"'{b.nodes[-1].name}' (op GlobalAveragePool)",)
+    y = b.node("GlobalMaxPool", [x])
+    listed = (f"'{b.nodes[-1].name}' (op GlobalMaxPool)",)
     out = _finish_mlp(b, b.flatten(y), 8)
-    cases.append(BadCase("unsupported-global-average-pool", "unsupported", _save(_graph(b, out)),
+    cases.append(BadCase("unsupported-global-max-pool", "unsupported", _save(_graph(b, out)),
                          r"unsupported construct", listed))
     b, x = _cnn_head(seed)
-    y = b.node("ReduceMean", [x], axes=[2, 3], keepdims=0)
+    y = b.node("ReduceMean", [x], axes=[1], keepdims=0)
     listed = (f"'{b.nodes[-1].name}' (op ReduceMean)",)
-    out = _finish_mlp(b, y, 8)
-    cases.append(BadCase("unsupported-reduce-mean", "unsupported", _save(_graph(b, out)),
-                         r"unsupported construct", listed))
+    out = _finish_mlp(b, b.flatten(y), 64)
+    cases.append(BadCase("unsupported-reduce-mean-channels", "unsupported", _save(_graph(b, out)),
+                         r"only a mean over H and W", listed))
     b, x = _cnn_head(seed)
     scales = b.const(np.array([1, 1, 2, 2]))
     y = b.node("Resize", [x, "", scales], mode="nearest")
@@ -327,11 +327,11 @@ def unsupported_ops(seed: int) -> list[BadCase]:
                          r"unsupported construct", (f"'{b.nodes[-5].name}' (op Resize)",)))
     # Nodes without names are still listed, by op and position.
     b, x = _mlp_head(seed)
-    b.nodes.append(helper.make_node("Relu", [x], ["r"]))
+    b.nodes.append(helper.make_node("Exp", [x], ["r"]))
     b.nodes.append(helper.make_node("Tanh", ["r"], ["t"]))
     out = _finish_mlp(b, "t", 12)
     cases.append(BadCase("unsupported-unnamed-nodes", "unsupported", _save(_graph(b, out)),
-                         r"uses 2 unsupported construct", ("(op Relu)", "(op Tanh)")))
+                         r"uses 2 unsupported construct", ("(op Exp)", "(op Tanh)")))
     # Custom domains (Brevitas/QONNX style quantizers, vendor ops).
     for domain, op in (("qonnx.custom_op.general", "Quant"), ("com.microsoft", "QuickGelu"),
                        ("com.example.bnn", "BinaryDense")):
@@ -346,11 +346,11 @@ def unsupported_ops(seed: int) -> list[BadCase]:
     # A custom op followed by an unsupported standard op: both listed.
     b, x = _mlp_head(seed)
     b.nodes.append(helper.make_node("Quant", [x], ["q"], name="quant", domain="qonnx.custom_op.general"))
-    y = b.node("Relu", ["q"])
+    y = b.node("Tanh", ["q"])
     out = _finish_mlp(b, y, 12)
     model = _graph(b, out, opsets=[helper.make_opsetid("", 17), helper.make_opsetid("qonnx.custom_op.general", 1)])
-    cases.append(BadCase("custom-domain-then-relu", "unsupported", _save(model), r"uses 2 unsupported construct",
-                         ("'quant' (op qonnx.custom_op.general.Quant)", "(op Relu)")))
+    cases.append(BadCase("custom-domain-then-tanh", "unsupported", _save(model), r"uses 2 unsupported construct",
+                         ("'quant' (op qonnx.custom_op.general.Quant)", "(op Tanh)")))
     # A custom quantizer on the weights: the constant subgraph cannot be folded.
     b = ModelBuilder((16,), seed)
     b.nodes.append(helper.make_node("BipolarQuant", [b.const(b.rng.standard_normal((10, 16))), b.const(1.0)],
@@ -370,21 +370,13 @@ def non_binary_weights(seed: int) -> list[BadCase]:
         s = np.where(rng.standard_normal(shape) >= 0, 1.0, -1.0)
         return s.astype(np.float32)
 
+    # Weights that are finite but not +-alpha per channel compile as float32 layers (issue 8; tested in
+    # tests/e2e/test_mixed_precision.py). Non-finite weights are still refused.
     variants: list[tuple[str, Callable[[tuple], np.ndarray], str]] = [
-        ("gaussian", lambda s: rng.standard_normal(s), NOT_BINARY),
-        ("uniform", lambda s: rng.uniform(-1, 1, s), NOT_BINARY),
-        ("one-zero", lambda s: _set_flat(signs(s), 3, 0.0), r"exactly 0"),
-        ("many-zeros", lambda s: signs(s) * (rng.random(s) < 0.7), r"exactly 0"),
-        ("all-zeros", lambda s: np.zeros(s), r"exactly 0"),
-        ("spread-0.6pct", lambda s: _scale_flat(signs(s), 5, 1.006), NOT_BINARY),
-        ("spread-1pct", lambda s: signs(s) * rng.uniform(0.995, 1.005, s) ** 2, NOT_BINARY),
-        ("spread-5pct", lambda s: signs(s) * rng.uniform(0.95, 1.05, s), NOT_BINARY),
-        ("ternary", lambda s: rng.integers(-1, 2, s), r"weights are not binary: \d+ weight\(s\) are exactly 0"),
-        ("two-levels", lambda s: signs(s) * rng.choice([1.0, 2.0], s), NOT_BINARY),
         ("nan", lambda s: _set_flat(signs(s), 2, np.nan), r"non-finite"),
         ("inf", lambda s: _set_flat(signs(s), 2, np.inf), r"non-finite"),
         ("minus-inf", lambda s: _set_flat(signs(s), 0, -np.inf), r"non-finite"),
-        ("tiny-denormal", lambda s: _set_flat(signs(s), 1, 1e-42), NOT_BINARY),
+        ("gaussian-nan", lambda s: _set_flat(rng.standard_normal(s), 1, np.nan), r"non-finite"),
     ]
     cases = []
     for label, make, cause in variants:
@@ -402,11 +394,6 @@ def non_binary_weights(seed: int) -> list[BadCase]:
         y = b.sign(b.batchnorm(y, 4, fan_in=9))
         cases.append(BadCase(f"nonbinary-conv-{label}", "non-binary", _save(_graph(b, y)), cause,
                              (f"'{conv}' (op Conv)",)))
-    # MatMul with real weights, and a weight that is binary up to a NEGATIVE-free but varying alpha.
-    b, x = _mlp_head(seed)
-    out = b.node("MatMul", [x, b.const(rng.standard_normal((12, 10)))])
-    cases.append(BadCase("nonbinary-matmul", "non-binary", _save(_graph(b, out)), NOT_BINARY,
-                         (f"'{b.nodes[-1].name}' (op MatMul)",)))
     # The binary weight is right but BatchNorm parameters are not finite numbers.
     for label, field, value, cause in (("nan-gamma", 0, np.nan, r"scale holds 1 non-finite"),
                                        ("inf-mean", 2, np.inf, r"mean holds 1 non-finite"),
@@ -541,11 +528,11 @@ def graph_structure(seed: int) -> list[BadCase]:
     add("output-is-flattened-input", _graph(b, y), r"output is its input")
     b, x = _cnn_head(seed)
     b.nodes.append(helper.make_node("Split", [x], ["half1", "half2"], name="split", axis=1))
-    y = b.node("Add", ["half1", "half2"])
-    add_name = b.nodes[-1].name
+    y = b.node("Div", ["half1", "half2"])
+    div_name = b.nodes[-1].name
     out = _finish_mlp(b, b.flatten(b.sign(y)), 4 * 8 * 8)
-    add("split-then-residual", _graph(b, out), r"uses 2 unsupported construct", "'split' (op Split)",
-        f"'{add_name}' (op Add)")
+    add("split-then-divide", _graph(b, out), r"uses 2 unsupported construct", "'split' (op Split)",
+        f"'{div_name}' (op Div)")
     b = ModelBuilder((16,), seed)
     y = b.node("Gemm", [b.start(), b.const(np.ones((0, 16)))], transB=1)
     add("gemm-no-outputs", _graph(b, y), r"weight is empty", f"'{b.nodes[-1].name}' (op Gemm)")
@@ -576,7 +563,7 @@ def unsupported_forms(seed: int) -> list[BadCase]:
     def w(b, shape):
         return b.const(np.where(b.rng.standard_normal(shape) >= 0, 1.0, -1.0))
 
-    for groups in (2, 4):
+    for groups in (2,):  # group 4 of 4 channels is depthwise: supported (float32 layer)
         model, name = conv_model(4, lambda b: b.node("Conv", [b.start(), w(b, (4, 4 // groups, 3, 3))],
                                                      kernel_shape=[3, 3], group=groups))
         add(f"group-conv-{groups}", model, rf"group={groups}", f"'{name}' (op Conv)")
@@ -614,15 +601,18 @@ def unsupported_forms(seed: int) -> list[BadCase]:
     b = ModelBuilder((1, 8, 8), seed)
     y = b.node("Conv", [b.start(), b.node("Reshape", [b.start(), _int64(b, [1, 1, 8, 8])])], kernel_shape=[8, 8])
     add("conv-weight-from-input", _graph(b, y), r"must be a constant", f"'{b.nodes[-1].name}' (op Conv)")
-    # Residual connections: Add / Mul / Sub of two computed tensors.
-    for op in ("Add", "Mul", "Sub"):
+    # Two computed tensors: Div is refused, and so are broadcasts other than one value per channel.
+    for op in ("Add", "Mul", "Sub", "Div"):
         b, x = _cnn_head(seed)
         y = b.conv(x, 8, 8, 3, pads=(1, 1, 1, 1))
         y = b.batchnorm(y, 8, fan_in=72)
+        if op != "Div":
+            y = b.node("ReduceMean", [y], axes=[1], keepdims=1)  # (1, 8, 8) against (8, 8, 8)
         r = b.node(op, [y, x])
         name = b.nodes[-1].name
         out = _finish_mlp(b, b.flatten(b.sign(r)), 8 * 8 * 8)
-        add(f"residual-{op}", _graph(b, out), r"one computed and one constant operand", f"'{name}' (op {op})")
+        cause = r"dividing two computed tensors" if op == "Div" else r"only equal shapes or a \(C, 1, 1\)"
+        add(f"two-computed-{op}", _graph(b, out), cause, f"'{name}' (op {op})")
     # Where forms that are not binarizers.
     def where_case(label, build, cause=r"only the binarizer form Where\(x >= 0, 1, -1\)"):
         b, x = _mlp_head(seed)
@@ -656,7 +646,7 @@ def unsupported_forms(seed: int) -> list[BadCase]:
         return b.node("Sign", [y])
 
     where_case("dangling-comparison", lone_comparison, r"comparison")
-    # Clip before a sign: bounds must be constant scalars, finite, and leave the sign unchanged.
+    # Clip: bounds must be constant scalars and not NaN (a clip that changes the sign is a float clamp).
     def clip_case(label, bounds, cause):
         b, x = _mlp_head(seed)
         y = b.batchnorm(b.gemm(x, 12, 10), 10, fan_in=12)
@@ -666,9 +656,7 @@ def unsupported_forms(seed: int) -> list[BadCase]:
 
     clip_case("vector-min", lambda b, y: [b.const([-1.0, -2.0]), b.const(1.0)], r"min must be a scalar")
     clip_case("nan-max", lambda b, y: [b.const(-1.0), b.const(np.nan)], r"max holds 1 non-finite")
-    clip_case("inf-min-changes-sign", lambda b, y: [b.const(-np.inf), b.const(-1.0)], r"Clip\(-inf, -1\)")
     clip_case("computed-min", lambda b, y: [y, b.const(1.0)], r"min must be a constant")
-    clip_case("changes-sign", lambda b, y: [b.const(0.5), b.const(1.0)], r"Clip\(0\.5, 1\)")
     b, x = _mlp_head(seed)
     y = b.node("Cast", [x], to=TensorProto.INT32)
     cast = b.nodes[-1].name
@@ -705,16 +693,7 @@ def unsupported_forms(seed: int) -> list[BadCase]:
     b, x = _cnn_head(seed)
     y = b.node("Softmax", [x], axis=1)
     add("softmax-feature-map", _graph(b, y), r"softmax", "(op Softmax)")
-    b, x = _mlp_head(seed)
-    y = b.node("Softmax", [x])
-    add("softmax-on-bits", _graph(b, y), r"softmax over binary", "(op Softmax)")
-    b = ModelBuilder((16,), seed)
-    y = b.node("Where", [b.node("Greater", [b.start(), b.const(0.0)]), b.const(1.0), b.const(-1.0)])
-    add("strict-binarizer-on-input", _graph(b, _finish_mlp(b, y, 16)), r"strict binarizer", "(op Where)")
-    b, x = _cnn_head(seed)
-    y = b.node("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
-    y = b.node("Add", [y, b.const(np.ones((1, 8, 1, 1)))])
-    add("affine-after-pool", _graph(b, b.sign(y)), r"must follow a Conv", "(op Add)")
+    # (a strict binarizer on a real tensor and a per-channel Add after a pool compile since issue 8)
     b, x = _mlp_head(seed)
     y = b.gemm(x, 12, 10)
     y = b.node("Div", [b.const(np.ones(10)), y])

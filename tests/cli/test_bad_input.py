@@ -138,7 +138,7 @@ SUBPROCESS_RUNS = [
     ("compile", _first_of("garbage")),
     ("compile", _first_of("truncated")),
     ("compile", BY_NAME["unsupported-3-at-once-1"]),
-    ("inspect", BY_NAME["nonbinary-gemm-gaussian"]),
+    ("inspect", BY_NAME["nonbinary-gemm-gaussian-nan"]),
     ("verify", BY_NAME["external-missing"]),
 ]
 
@@ -161,8 +161,8 @@ def test_real_process_prints_one_error_and_no_traceback(command: str, case: BadC
 def test_unsupported_ops_are_listed_all_at_once_in_graph_order(runner, tmp_path):
     b = ModelBuilder((16,), seed=3)
     x = b.gemm(b.start(), 16, 12)
-    b.nodes.append(helper.make_node("Relu", [x], ["r"], name="act/relu"))
-    b.nodes.append(helper.make_node("LeakyRelu", ["r"], ["l"], name="act/leaky", alpha=0.1))
+    b.nodes.append(helper.make_node("Erf", [x], ["r"], name="act/erf"))
+    b.nodes.append(helper.make_node("Elu", ["r"], ["l"], name="act/elu", alpha=0.1))
     b.nodes.append(helper.make_node("Tanh", ["l"], ["t"], name="act/tanh"))
     y = b.batchnorm(b.gemm("t", 12, 10), 10, fan_in=12)
     onnx.save(b.build(y), tmp_path / "m.onnx")
@@ -170,24 +170,25 @@ def test_unsupported_ops_are_listed_all_at_once_in_graph_order(runner, tmp_path)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: the model uses 3 unsupported construct(s):",
-        "  node 'act/relu' (op Relu): operator not supported",
-        "  node 'act/leaky' (op LeakyRelu): operator not supported",
+        "  node 'act/erf' (op Erf): operator not supported",
+        "  node 'act/elu' (op Elu): operator not supported",
         "  node 'act/tanh' (op Tanh): operator not supported",
     ]
     assert not (tmp_path / "out").exists()
 
 
-def test_non_binary_weight_names_node_op_and_channel(runner, tmp_path):
+def test_non_binary_weight_compiles_as_a_float_layer_and_inspect_says_why(runner, tmp_path):
     b = ModelBuilder((16,), seed=4)
     w = np.where(b.rng.standard_normal((10, 16)) >= 0, 1.0, -1.0)
     w[6, 2] *= 1.02  # 2 % off: beyond the 0.5 % a folded scale may drift
     y = b.node("Gemm", [b.start(), b.const(w)], transB=1)
     b.nodes[-1].name = "classifier"
     onnx.save(b.build(y), tmp_path / "m.onnx")
-    result = runner.invoke(main, ["compile", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 2
-    assert result.stderr.startswith("error: node 'classifier' (op Gemm): weights are not binary: output channel 6")
-    assert "1.02" in result.stderr
+    result = runner.invoke(main, ["inspect", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 0, result.output
+    assert "bnn_dense_f32w_f32" in result.stdout
+    assert "weights not +-alpha per channel: output channel 6" in result.stdout
+    assert "1.02" in result.stdout
 
 
 def test_dynamic_spatial_shape_names_the_input_and_dimension(runner, tmp_path):
@@ -202,7 +203,7 @@ def test_existing_output_folder_is_left_untouched(runner, tmp_path):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     (out_dir / "keep.txt").write_text("user data")
-    model = BY_NAME["unsupported-Relu"].write(tmp_path)
+    model = BY_NAME["unsupported-Tanh"].write(tmp_path)
     before = _snapshot(tmp_path)
     result = runner.invoke(main, ["compile", str(model), "-o", str(out_dir)])
     assert result.exit_code == 2

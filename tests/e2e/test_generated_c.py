@@ -10,7 +10,7 @@ from tests.helpers.tools import require_tools
 from bnncc.compiler import compile_model
 from tests.helpers.onnx_models import cnn, mlp
 
-STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
+STRICT = ["-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
 
 
 @pytest.mark.parametrize("compiler", ["gcc", "clang"])

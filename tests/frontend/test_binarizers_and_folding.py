@@ -147,11 +147,13 @@ def test_hardtanh_before_sign_cast_and_static_shape_are_handled():
     assert_bit_exact(b.build(x), samples=300)
 
 
-def test_clip_that_changes_the_sign_is_rejected(tmp_path):
+def test_clip_that_changes_the_sign_is_a_real_clamp_before_the_pack(tmp_path):
     b = ModelBuilder((8,), seed=8)
     x = b.node("Clip", [b.gemm(b.start(), 8, 8), b.const(0.0), b.const(1.0)])
-    onnx.save(b.build(b.gemm(b.sign(x), 8, 2)), tmp_path / "m.onnx")
+    model = b.build(b.gemm(b.sign(x), 8, 2))
+    onnx.save(model, tmp_path / "m.onnx")
     from bnncc.compiler import lower_model
 
-    with pytest.raises(BnnccError, match="Clip"):
-        lower_model(tmp_path / "m.onnx")
+    kernels = [layer.kernel for layer in lower_model(tmp_path / "m.onnx").nodes]
+    assert "bnn_clip_f32" in kernels and "bnn_pack_chw_f32" in kernels
+    assert_bit_exact(model, samples=300)

@@ -47,14 +47,35 @@ _SIGNATURES = {
     "bnn_maxpool_f32": [_P, Dims, ctypes.POINTER(Window), _P, Dims],
     "bnn_softmax_f32": [_P, _I32, _P],
     "bnn_log_softmax_f32": [_P, _I32, _P],
+    # mixed precision
+    "bnn_conv2d_f32w_f32": [_P, Dims, _P, _P, _I32, ctypes.POINTER(Window), _P, Dims],
+    "bnn_dense_f32w_f32": [_P, _I32, _P, _P, _I32, _P],
+    "bnn_scale_shift_f32": [_P, Dims, _P, _P, _P],
+    "bnn_add_f32": [_P, _I32, _P, _I32, Dims, _P],
+    "bnn_sub_f32": [_P, _I32, _P, _I32, Dims, _P],
+    "bnn_mul_f32": [_P, _I32, _P, _I32, Dims, _P],
+    "bnn_div_f32": [_P, _I32, _P, _I32, Dims, _P],
+    "bnn_relu_f32": [_P, _I32, _P],
+    "bnn_prelu_f32": [_P, Dims, _P, _P],
+    "bnn_leaky_relu_f32": [_P, _I32, ctypes.c_float, _P],
+    "bnn_clip_f32": [_P, _I32, ctypes.c_float, ctypes.c_float, _P],
+    "bnn_concat_f32": [_P, Dims, _I32, _P],
+    "bnn_concat_bits": [_P, _P, _I32, _I32, _I32, _P],
+    "bnn_avgpool_f32": [_P, Dims, ctypes.POINTER(Window), _I32, _I32, _I32, _P, Dims],
+    "bnn_global_avgpool_f32": [_P, Dims, _P],
+    "bnn_reduce_mean_hw_f32": [_P, Dims, _P],
+    "bnn_pack_thresh_chw_f32": [_P, Dims, _P, _P, _P],
 }
+
+# Broadcast modes of bnn_add_f32 & co. (bnn.h), by operand shape.
+BCAST_FULL, BCAST_CHANNEL, BCAST_PLANE, BCAST_SCALAR = 0, 1, 2, 3
 
 
 def build_library(out_dir: Path, cc: str = "gcc", extra_flags: tuple[str, ...] = ()) -> Path:
     """Compiles every runtime .c file plus the reference twins into one shared library."""
     sources = sorted(str(p) for p in RUNTIME_DIR.glob("*.c"))
     lib_path = out_dir / "libbnn_runtime.so"
-    cmd = [cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-shared",
+    cmd = [cc, "-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-pedantic", "-shared",
            "-fPIC", *extra_flags, "-I", str(RUNTIME_DIR), *sources, "-lm", "-o", str(lib_path)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return lib_path
@@ -231,6 +252,126 @@ class Runtime:
         out = np.full(x.size, np.nan, dtype=np.float32)
         name = "bnn_log_softmax_f32" if log else "bnn_softmax_f32"
         self._fn(name, ref)(_ptr(x), x.size, _ptr(out))
+        return out
+
+    # --- mixed precision ---------------------------------------------------------------------
+    def conv2d_f32w(self, x, weights, win: Window, out_hw, groups: int = 1, bias=None,
+                    ref: bool = False) -> np.ndarray:
+        """x: (C, H, W); weights: (c_out, C / groups, k_h, k_w) float32."""
+        c, h, w = x.shape
+        oh, ow = out_hw
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        weights = np.ascontiguousarray(weights, dtype=np.float32)
+        c_out = weights.shape[0]
+        bias_ptr = None
+        if bias is not None:
+            bias = np.ascontiguousarray(bias, dtype=np.float32)
+            bias_ptr = _ptr(bias)
+        out = np.full((c_out, oh, ow), np.nan, dtype=np.float32)
+        self._fn("bnn_conv2d_f32w_f32", ref)(_ptr(x), Dims(h, w, c), _ptr(weights), bias_ptr,
+                                            groups, ctypes.byref(win), _ptr(out),
+                                            Dims(oh, ow, c_out))
+        return out
+
+    def dense_f32w(self, x, weights, bias=None, ref: bool = False) -> np.ndarray:
+        """x: (n_in,); weights: (n_out, n_in) float32."""
+        x = np.ascontiguousarray(x, dtype=np.float32).ravel()
+        weights = np.ascontiguousarray(weights, dtype=np.float32)
+        n_out = weights.shape[0]
+        bias_ptr = None
+        if bias is not None:
+            bias = np.ascontiguousarray(bias, dtype=np.float32)
+            bias_ptr = _ptr(bias)
+        out = np.full(n_out, np.nan, dtype=np.float32)
+        self._fn("bnn_dense_f32w_f32", ref)(_ptr(x), x.size, _ptr(weights), bias_ptr, n_out,
+                                           _ptr(out))
+        return out
+
+    def scale_shift(self, x, scale, shift, out=None, ref: bool = False) -> np.ndarray:
+        c, h, w = x.shape
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        scale = np.ascontiguousarray(scale, dtype=np.float32)
+        shift = np.ascontiguousarray(shift, dtype=np.float32)
+        if out is None:
+            out = np.full((c, h, w), np.nan, dtype=np.float32)
+        self._fn("bnn_scale_shift_f32", ref)(_ptr(x), Dims(h, w, c), _ptr(scale), _ptr(shift),
+                                            _ptr(out))
+        return out
+
+    def binary(self, op: str, a, a_mode: int, b, b_mode: int, chw, out=None,
+               ref: bool = False) -> np.ndarray:
+        """op in add/sub/mul/div; chw: output shape (C, H, W); out may be a or b (in place)."""
+        c, h, w = chw
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        b = np.ascontiguousarray(b, dtype=np.float32)
+        if out is None:
+            out = np.full((c, h, w), np.nan, dtype=np.float32)
+        self._fn(f"bnn_{op}_f32", ref)(_ptr(a), a_mode, _ptr(b), b_mode, Dims(h, w, c),
+                                      _ptr(out))
+        return out
+
+    def activation(self, op: str, x, *params, out=None, ref: bool = False) -> np.ndarray:
+        """op: relu, leaky_relu (alpha), clip (lo, hi), prelu (slope array, x is CHW)."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if out is None:
+            out = np.full(x.shape, np.nan, dtype=np.float32)
+        if op == "prelu":
+            c, h, w = x.shape
+            slope = np.ascontiguousarray(params[0], dtype=np.float32)
+            self._fn("bnn_prelu_f32", ref)(_ptr(x), Dims(h, w, c), _ptr(slope), _ptr(out))
+        else:
+            self._fn(f"bnn_{op}_f32", ref)(_ptr(x), x.size, *params, _ptr(out))
+        return out
+
+    def concat_f32(self, xs, ref: bool = False) -> np.ndarray:
+        h, w = xs[0].shape[1:]
+        out = np.full((sum(x.shape[0] for x in xs), h, w), np.nan, dtype=np.float32)
+        off = 0
+        for x in xs:
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            self._fn("bnn_concat_f32", ref)(_ptr(x), Dims(h, w, x.shape[0]), off, _ptr(out))
+            off += x.shape[0]
+        return out
+
+    def concat_bits(self, bits_list, channels, ref: bool = False) -> np.ndarray:
+        """bits_list[k]: (H, W, words(channels[k])) uint32."""
+        h, w = bits_list[0].shape[:2]
+        arrs = [np.ascontiguousarray(b, dtype=np.uint32) for b in bits_list]
+        ptrs = (ctypes.c_void_p * len(arrs))(*[_ptr(a) for a in arrs])
+        cs = np.ascontiguousarray(channels, dtype=np.int32)
+        out = np.full((h, w, words(int(sum(channels)))), 0xDEADBEEF, dtype=np.uint32)
+        self._fn("bnn_concat_bits", ref)(ctypes.cast(ptrs, ctypes.c_void_p), _ptr(cs),
+                                        len(arrs), h, w, _ptr(out))
+        return out
+
+    def avgpool_f32(self, x, win: Window, out_hw, pad_bottom: int, pad_right: int,
+                    count_include_pad: int, ref: bool = False) -> np.ndarray:
+        c, h, w = x.shape
+        oh, ow = out_hw
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.full((c, oh, ow), np.nan, dtype=np.float32)
+        self._fn("bnn_avgpool_f32", ref)(_ptr(x), Dims(h, w, c), ctypes.byref(win), pad_bottom,
+                                        pad_right, count_include_pad, _ptr(out), Dims(oh, ow, c))
+        return out
+
+    def global_mean(self, x, name: str = "bnn_global_avgpool_f32", ref: bool = False):
+        c, h, w = x.shape
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.full(c, np.nan, dtype=np.float32)
+        self._fn(name, ref)(_ptr(x), Dims(h, w, c), _ptr(out))
+        return out
+
+    def pack_thresh(self, x, thresh, flip=None, ref: bool = False) -> np.ndarray:
+        c, h, w = x.shape
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        thresh = np.ascontiguousarray(thresh, dtype=np.float32)
+        flip_ptr = None
+        if flip is not None:
+            flip = np.ascontiguousarray(flip, dtype=np.uint32)
+            flip_ptr = _ptr(flip)
+        out = np.full((h, w, words(c)), 0xDEADBEEF, dtype=np.uint32)
+        self._fn("bnn_pack_thresh_chw_f32", ref)(_ptr(x), Dims(h, w, c), _ptr(thresh), flip_ptr,
+                                                _ptr(out))
         return out
 
     def expf(self, x: float) -> float:

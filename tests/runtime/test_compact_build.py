@@ -14,7 +14,7 @@ from tests.helpers.tools import require_tools
 from bnncc.compiler import compile_model
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "digits"
-STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+STRICT = ["-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 # Runs the model on a few deterministic inputs and prints every output float as raw hex.
 MAIN_C = r"""
 #include <stdio.h>

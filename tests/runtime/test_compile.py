@@ -13,7 +13,7 @@ from tests.helpers.tools import require_newlib_headers, require_tools
 
 from bnn_ctypes import RUNTIME_DIR
 
-STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+STRICT = ["-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 SOURCES = sorted(RUNTIME_DIR.glob("*.c"))
 KERNEL_SOURCES = [p for p in SOURCES if p.name != "bnn_ref.c"]
 CORES = {
@@ -86,3 +86,43 @@ def test_clang_for_cortex_m(tmp_path, core, opt):
         assert "__popcountsi2" not in undefined
         if src in KERNEL_SOURCES:
             assert not undefined & FORBIDDEN, f"{src.name} needs {undefined & FORBIDDEN}"
+
+
+FUSED = ("vfma", "vfms", "vfnm", "vmla.f", "vmls.f", "vnmla", "vnmls")
+
+
+def _fused_ops(obj: Path) -> list[str]:
+    dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(obj)], capture_output=True,
+                         text=True, check=True).stdout
+    return [ln for ln in dis.splitlines() if any(f"\t{m}" in ln for m in FUSED)]
+
+
+@pytest.mark.parametrize("core", ["cortex-m4", "cortex-m55"])
+def test_no_fused_multiply_add(tmp_path, core):
+    """Float kernels keep a * b + c as two roundings (onnxruntime's results): no fused
+    multiply-add instruction in any runtime object, built by arm-none-eabi-gcc in gnu99 mode
+    (which contracts by default) with bnncc's -ffp-contract=off, and by clang at its default
+    -ffp-contract=on (the #pragma STDC FP_CONTRACT OFF in bnn.h governs it). The control build without the flag shows
+    that the check would see contraction."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not found")
+    fpu = CORES[core]
+    contracted = []
+    for src in SOURCES:
+        obj = tmp_path / (src.stem + ".o")
+        base = ["arm-none-eabi-gcc", f"-mcpu={core}", "-mthumb", *fpu, "-O2", "-std=gnu99",
+                "-I", str(RUNTIME_DIR), "-c", str(src), "-o", str(obj)]
+        subprocess.run([*base, "-ffp-contract=off"], check=True)
+        assert _fused_ops(obj) == [], src.name
+        subprocess.run(base, check=True)
+        contracted += _fused_ops(obj)
+        if shutil.which("clang") is not None:
+            done = subprocess.run(
+                ["clang", "--target=thumbv7em-none-eabi" if core == "cortex-m4"
+                 else "--target=thumbv8.1m.main-none-eabi", f"-mcpu={core}", "-mfloat-abi=hard",
+                 "-O2", "-std=c99", "-ffp-contract=on", "-isystem",
+                 "/usr/lib/arm-none-eabi/include", "-I", str(RUNTIME_DIR), "-c", str(src),
+                 "-o", str(obj)], capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+            assert _fused_ops(obj) == [], f"clang: {src.name}"
+    assert contracted, "control: gnu99 without -ffp-contract=off should have fused something"

@@ -26,7 +26,7 @@ def measure(tmp_path: Path, core: str, opt: str = "-O2", with_ref: bool = False)
     machine, fpu = CORES[core][:2]
     ld = write_linker_script(tmp_path, core)
     elf = tmp_path / "bench.elf"
-    flags = [f"-mcpu={core}", "-mthumb", *fpu, opt, "-std=c99", "-I", str(RUNTIME_DIR)]
+    flags = [f"-mcpu={core}", "-mthumb", *fpu, opt, "-std=c99", "-ffp-contract=off", "-I", str(RUNTIME_DIR)]
     if with_ref:
         flags.append("-DWITH_REF")
     subprocess.run(["arm-none-eabi-gcc", *flags, "--specs=nano.specs", "--specs=rdimon.specs",

@@ -18,7 +18,7 @@ SELFTEST = Path(__file__).resolve().parent / "c" / "kernel_selftest.c"
 
 def _build_and_run(tmp_path: Path, cc: str, flags: list[str]) -> subprocess.CompletedProcess:
     exe = tmp_path / f"selftest_{cc}"
-    cmd = [cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", *flags, "-I",
+    cmd = [cc, "-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", *flags, "-I",
            str(RUNTIME_DIR), *map(str, sorted(RUNTIME_DIR.glob("*.c"))), str(SELFTEST), "-lm",
            "-o", str(exe)]
     build = subprocess.run(cmd, capture_output=True, text=True)

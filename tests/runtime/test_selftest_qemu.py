@@ -22,7 +22,7 @@ def test_selftest_on_emulated_core(tmp_path, core, opt):
     ld = write_linker_script(tmp_path, core)
     elf = tmp_path / "selftest.elf"
     flags = [f"-mcpu={core}", "-mthumb", *fpu, opt]
-    strict = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+    strict = ["-std=c99", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-pedantic"]
     objs = []
     for src in [*sorted(RUNTIME_DIR.glob("*.c")), HERE / "kernel_selftest.c"]:
         obj = tmp_path / (src.stem + ".o")
@@ -59,13 +59,13 @@ def test_selftest_with_clang_built_runtime(tmp_path, core):
         obj = tmp_path / (src.stem + ".o")
         result = subprocess.run(
             ["clang", f"--target={CLANG_TARGETS[core]}", f"-mcpu={core}", *float_abi, "-O2",
-             "-std=c99", "-fshort-enums", "-isystem", "/usr/lib/arm-none-eabi/include", "-I",
+             "-std=c99", "-ffp-contract=off", "-fshort-enums", "-isystem", "/usr/lib/arm-none-eabi/include", "-I",
              str(RUNTIME_DIR), "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         objs.append(str(obj))
     flags = [f"-mcpu={core}", "-mthumb", *fpu, "-O2"]
     main_obj = tmp_path / "kernel_selftest.o"
-    subprocess.run(["arm-none-eabi-gcc", *flags, "-std=c99", "-DSELFTEST_CASES=150", "-I",
+    subprocess.run(["arm-none-eabi-gcc", *flags, "-std=c99", "-ffp-contract=off", "-DSELFTEST_CASES=150", "-I",
                     str(RUNTIME_DIR), "-c", str(HERE / "kernel_selftest.c"), "-o",
                     str(main_obj)], check=True)
     elf = tmp_path / "selftest.elf"

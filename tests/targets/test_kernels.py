@@ -130,7 +130,7 @@ def test_kernel_selftest_passes_on_core(tmp_path, target):
         write_rendered(tmp_path / "startup.c", "startup.c.j2", **context)
         write_rendered(tmp_path / "linker.ld", "linker.ld.j2", **context)
         return subprocess.run(
-            [ARM_GCC, *tgt.cflags, "-O2", "-std=c99", f"-I{runtime_dir()}", f"-I{SELFTEST.parent}",
+            [ARM_GCC, *tgt.cflags, "-O2", "-std=c99", "-ffp-contract=off", f"-I{runtime_dir()}", f"-I{SELFTEST.parent}",
              f"-I{tmp_path}", *ARM_LDFLAGS, f"-T{tmp_path / 'linker.ld'}", str(SELFTEST),
              *runtime_sources, str(tmp_path / "startup.c"), str(tmp_path / "bnn_semihost.c"),
              str(tmp_path / "stdio_shim.c"), "-lm", "-o", str(elf)],

@@ -90,3 +90,20 @@ def test_generic_board_makefile_has_no_qemu(dummy_model):
 def test_unknown_board_is_a_user_error(dummy_model):
     with pytest.raises(BnnccError, match="generic"):
         write_project_files(dummy_model, "net", "cortex-m4", board="nucleo")
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m4", "cortex-m0plus"])
+def test_build_files_turn_off_fma_contraction(dummy_model, target):
+    """Every build file bnncc writes passes -ffp-contract=off (gnu modes and clang would fuse
+    a*b+c into an FMA, and the float results would no longer be onnxruntime's), and so do the
+    flags bnncc itself compiles models with."""
+    from bnncc.targets.firmware import HARNESS_CFLAGS, MODEL_CFLAGS
+
+    write_project_files(dummy_model, "net", target)
+    for name in ("Makefile", "CMakeLists.txt"):
+        text = (dummy_model / name).read_text()
+        flags_lines = [ln for ln in text.splitlines()
+                       if "CFLAGS" in ln and ":=" in ln or "target_compile_options" in ln
+                       or ln.lstrip().startswith("{%- for flag") or "-Wall" in ln]
+        assert any("-ffp-contract=off" in ln for ln in flags_lines), (name, text)
+    assert "-ffp-contract=off" in MODEL_CFLAGS and "-ffp-contract=off" in HARNESS_CFLAGS

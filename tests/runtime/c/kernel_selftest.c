@@ -331,6 +331,167 @@ static int32_t check_softmax(void)
     return fails;
 }
 
+/* ---- mixed-precision kernels (bnn.h, "Mixed precision") --------------------------------- */
+
+static void fill_floats(float *buf, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        buf[i] = rnd_float();
+    }
+}
+
+static int32_t check_real_layers(void)
+{
+    int32_t fails = 0, n;
+    float *wf = (float *)g_w;
+    for (n = 0; n < SELFTEST_CASES; ++n) {
+        bnn_window win;
+        bnn_dims in_d, out_d;
+        int32_t c_in = rnd_range(1, 4), depthwise = (int32_t)(rnd() % 2u);
+        int32_t groups = depthwise ? c_in : 1;
+        int32_t c_out = depthwise ? c_in * rnd_range(1, 2) : rnd_range(1, 9);
+        int32_t n_w, out_floats, n_in, n_out;
+        rnd_geometry(&win, &in_d, &out_d, c_in, c_out);
+        n_w = c_out * (c_in / groups) * win.k_h * win.k_w;
+        out_floats = out_d.h * out_d.w * c_out;
+        if (c_in * in_d.h * in_d.w > IN_WORDS || n_w > W_WORDS || out_floats > OUT_ITEMS) {
+            --n;
+            continue;
+        }
+        fill_floats(g_fin, c_in * in_d.h * in_d.w);
+        fill_floats(wf, n_w);
+        fill_params(c_out, 1);
+        bnn_conv2d_f32w_f32(g_fin, in_d, wf, (n & 1) ? g_bias : NULL, groups, &win,
+                            (float *)g_out_a, out_d);
+        bnn_conv2d_f32w_f32_ref(g_fin, in_d, wf, (n & 1) ? g_bias : NULL, groups, &win,
+                                (float *)g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, out_floats);
+        n_in = rnd_range(1, IN_WORDS);
+        n_out = rnd_range(1, W_WORDS / n_in < MAX_C ? W_WORDS / n_in : MAX_C);
+        fill_floats(g_fin, n_in);
+        fill_floats(wf, n_in * n_out);
+        bnn_dense_f32w_f32(g_fin, n_in, wf, (n & 2) ? g_bias : NULL, n_out, (float *)g_out_a);
+        bnn_dense_f32w_f32_ref(g_fin, n_in, wf, (n & 2) ? g_bias : NULL, n_out,
+                               (float *)g_out_b);
+        fails += !same(g_out_a, g_out_b, n_out);
+    }
+    return fails;
+}
+
+typedef void (*binary_fn)(const float *, int32_t, const float *, int32_t, bnn_dims, float *);
+
+static int32_t check_elementwise(void)
+{
+    static const binary_fn opt[] = {bnn_add_f32, bnn_sub_f32, bnn_mul_f32, bnn_div_f32};
+    static const binary_fn ref[] = {bnn_add_f32_ref, bnn_sub_f32_ref, bnn_mul_f32_ref,
+                                    bnn_div_f32_ref};
+    int32_t fails = 0, n;
+    float *a = (float *)g_out_a, *b = (float *)g_out_b, *full = (float *)g_w;
+    for (n = 0; n < SELFTEST_CASES; ++n) {
+        bnn_dims d;
+        int32_t size, op, mode, swap;
+        const float *other;
+        d.c = rnd_channels();
+        d.h = rnd_range(1, 6);
+        d.w = rnd_range(1, 6);
+        size = d.c * d.h * d.w;
+        if (size > IN_WORDS || d.h * d.w > MAX_C) {
+            --n;
+            continue;
+        }
+        fill_floats(g_fin, size);
+        fill_floats(full, size);
+        fill_params(d.c, 1);
+        op = (int32_t)(rnd() % 4u);
+        mode = (int32_t)(rnd() % 4u);
+        swap = (int32_t)(rnd() % 2u);
+        other = mode == BNN_BCAST_FULL ? full : (mode == BNN_BCAST_PLANE ? g_bias : g_scale);
+        if (swap) {
+            opt[op](other, mode, g_fin, BNN_BCAST_FULL, d, a);
+            ref[op](other, mode, g_fin, BNN_BCAST_FULL, d, b);
+        } else {
+            opt[op](g_fin, BNN_BCAST_FULL, other, mode, d, a);
+            ref[op](g_fin, BNN_BCAST_FULL, other, mode, d, b);
+        }
+        fails += !same(a, b, size);
+        memcpy(a, g_fin, (size_t)size * 4u); /* in place: out == the full operand */
+        opt[op](a, BNN_BCAST_FULL, other, mode, d, a);
+        ref[op](g_fin, BNN_BCAST_FULL, other, mode, d, b);
+        fails += !same(a, b, size);
+        bnn_scale_shift_f32(g_fin, d, g_scale, g_thresh_f, a);
+        bnn_scale_shift_f32_ref(g_fin, d, g_scale, g_thresh_f, b);
+        fails += !same(a, b, size);
+        bnn_prelu_f32(g_fin, d, g_scale, a);
+        bnn_prelu_f32_ref(g_fin, d, g_scale, b);
+        fails += !same(a, b, size);
+        bnn_relu_f32(g_fin, size, a);
+        bnn_relu_f32_ref(g_fin, size, b);
+        fails += !same(a, b, size);
+        bnn_leaky_relu_f32(g_fin, size, g_scale[0], a);
+        bnn_leaky_relu_f32_ref(g_fin, size, g_scale[0], b);
+        fails += !same(a, b, size);
+        bnn_clip_f32(g_fin, size, -1.5f, 2.25f, a);
+        bnn_clip_f32_ref(g_fin, size, -1.5f, 2.25f, b);
+        fails += !same(a, b, size);
+        bnn_global_avgpool_f32(g_fin, d, a);
+        bnn_global_avgpool_f32_ref(g_fin, d, b);
+        fails += !same(a, b, d.c);
+        bnn_reduce_mean_hw_f32(g_fin, d, a);
+        bnn_reduce_mean_hw_f32_ref(g_fin, d, b);
+        fails += !same(a, b, d.c);
+        bnn_pack_thresh_chw_f32(g_fin, d, g_thresh_f, (n & 1) ? g_in : NULL, g_out_a);
+        bnn_pack_thresh_chw_f32_ref(g_fin, d, g_thresh_f, (n & 1) ? g_in : NULL, g_out_b);
+        fails += !same(g_out_a, g_out_b, d.h * d.w * BNN_WORDS(d.c));
+    }
+    return fails;
+}
+
+static int32_t check_avgpool_concat(void)
+{
+    int32_t fails = 0, n;
+    for (n = 0; n < SELFTEST_CASES; ++n) {
+        bnn_window win;
+        bnn_dims in_d, out_d;
+        int32_t c = rnd_range(1, 5), pad_b = rnd_range(0, 2), pad_r = rnd_range(0, 2);
+        int32_t cs[3], k, total = 0, hw;
+        const uint32_t *ins[3];
+        rnd_geometry(&win, &in_d, &out_d, c, c);
+        out_d.h += (int32_t)(rnd() % 2u); /* a ceil_mode-style partial last window */
+        out_d.w += (int32_t)(rnd() % 2u);
+        if (c * in_d.h * in_d.w > IN_WORDS || c * out_d.h * out_d.w > OUT_ITEMS) {
+            --n;
+            continue;
+        }
+        fill_floats(g_fin, c * in_d.h * in_d.w);
+        bnn_avgpool_f32(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_a, out_d);
+        bnn_avgpool_f32_ref(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, c * out_d.h * out_d.w);
+        /* concat of three BITS inputs with random channel counts, 4 pixels */
+        hw = 4;
+        for (k = 0; k < 3; ++k) {
+            cs[k] = rnd_range(1, 70);
+            total += cs[k];
+        }
+        fill_bits(g_in, hw, cs[0]);
+        fill_bits(g_in + 16, hw, cs[1]);
+        fill_bits(g_in + 32, hw, cs[2]);
+        ins[0] = g_in;
+        ins[1] = g_in + 16;
+        ins[2] = g_in + 32;
+        bnn_concat_bits(ins, cs, 3, 2, 2, g_out_a);
+        bnn_concat_bits_ref(ins, cs, 3, 2, 2, g_out_b);
+        fails += !same(g_out_a, g_out_b, hw * BNN_WORDS(total));
+        /* REAL concat: the input as channels [1, 1 + c) of a c + 1 channel tensor */
+        memset(g_out_a, 0, sizeof g_out_a);
+        memset(g_out_b, 0, sizeof g_out_b);
+        bnn_concat_f32(g_fin, in_d, 1, (float *)g_out_a);
+        bnn_concat_f32_ref(g_fin, in_d, 1, (float *)g_out_b);
+        fails += !same(g_out_a, g_out_b, (c + 1) * in_d.h * in_d.w);
+    }
+    return fails;
+}
+
 int main(void)
 {
     int32_t total = 0, fails;
@@ -345,6 +506,15 @@ int main(void)
     total += fails;
     fails = check_pool_and_pack();
     printf("pool+pack    : %ld mismatches\n", (long)fails);
+    total += fails;
+    fails = check_real_layers();
+    printf("real layers  : %ld mismatches\n", (long)fails);
+    total += fails;
+    fails = check_elementwise();
+    printf("elementwise  : %ld mismatches\n", (long)fails);
+    total += fails;
+    fails = check_avgpool_concat();
+    printf("avgpool+cat  : %ld mismatches\n", (long)fails);
     total += fails;
     fails = check_softmax();
     printf("softmax      : %ld mismatches\n", (long)fails);
