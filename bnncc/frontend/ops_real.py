@@ -95,8 +95,6 @@ class RealOps:
         if len(shape) != 3:
             raise BnnccError(f"input shape {shape} is not (C, H, W)", label, "AveragePool")
         window = _window(attrs, attrs.get("kernel_shape"), shape[1:], label, "AveragePool")
-        if window.dil_h != 1 or window.dil_w != 1:
-            raise BnnccError("dilated average pooling is not supported", label, "AveragePool")
         out_dims = self.shapes.get(node.output[0])
         out_hw = tuple(out_dims[2:]) if out_dims and len(out_dims) == 4 else window.out_hw(*shape[1:])
         if not attrs.get("ceil_mode", 0) and tuple(out_hw) != window.out_hw(*shape[1:]):

@@ -5,7 +5,9 @@ the caller's output buffer, so neither takes arena space.
 Liveness is over the layer order of the DAG: a tensor lives from the layer that writes it to the last layer
 that reads it (a shortcut stays alive across its whole block). An elementwise layer (`Layer.inplace`) whose
 input of the same size and kind dies at that layer writes its output over that input: both tensors are one
-buffer, alive from the first one's birth to the last one's death.
+buffer, alive from the first one's birth to the last one's death. A REAL Concat input that dies at the
+concat (and is no in-place pair) is written by its producer straight into its channel slice of the
+concat's buffer, and the concat skips its copy.
 """
 
 from __future__ import annotations
@@ -44,11 +46,28 @@ def plan_arena(graph: ir.Graph) -> ir.Graph:
                     and layer.inputs.count(name) == 1):
                 root[out.name] = find(name)
                 break
+    aliased = set(root) | set(root.values())
+    slices: dict[str, tuple[str, int]] = {}  # concat input -> (concat output, byte offset in it)
+    nodes = list(graph.nodes)
+    for index, layer in enumerate(nodes):
+        if not isinstance(layer, ir.ConcatLayer) or layer.bits or layer.outputs[0] in outside:
+            continue
+        written, offset = set(), 0
+        _, h, w = layer.out_dims
+        for position, (name, c) in enumerate(zip(layer.inputs, layer.channels)):
+            if (name not in outside and name not in aliased and name not in slices and last[name] == index
+                    and layer.inputs.count(name) == 1 and name not in {n for n, _ in slices.values()}):
+                slices[name] = (layer.outputs[0], offset * h * w * 4)
+                written.add(position)
+            offset += c
+        if written:
+            nodes[index] = replace(layer, in_place=frozenset(written))
+
     span: dict[str, list[int]] = {}
     for name in first:
         if name in outside:
             continue
-        r = find(name)
+        r = find(slices[name][0]) if name in slices else find(name)
         lo, hi = span.get(r, [first[r], last[r]])
         span[r] = [min(lo, first[name]), max(hi, last[name])]
 
@@ -67,10 +86,12 @@ def plan_arena(graph: ir.Graph) -> ir.Graph:
         offsets[name] = offset
         placed.append((offset, size, lo, hi))
     for name in first:
-        if name not in outside and name not in offsets:
+        if name in slices:
+            offsets[name] = offsets[find(slices[name][0])] + slices[name][1]
+        elif name not in outside and name not in offsets:
             offsets[name] = offsets[find(name)]
     total = max((o + s for o, s, _, _ in placed), default=0)
-    return replace(graph, arena=offsets, arena_bytes=total)
+    return replace(graph, nodes=nodes, arena=offsets, arena_bytes=total)
 
 
 def _aligned(n: int) -> int:
