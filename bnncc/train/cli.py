@@ -68,6 +68,8 @@ DEFAULT_AGC = 0.1  # adaptive gradient clipping factor of the BN-free net (digit
 @click.option("--xnor-scale", is_flag=True,
               help="Scale binary weights by mean|W| per output channel (adam only; Bop weights are +-1).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--split-seed", type=int, default=None,
+              help="Seed of the digits train/test split [default: --seed]; the studies fix it at 0.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=Path("model.onnx"),
               show_default=True, help="ONNX file to write.")
 @click.option("--metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -82,9 +84,8 @@ DEFAULT_AGC = 0.1  # adaptive gradient clipping factor of the BN-free net (digit
 @click.option("--progress/--no-progress", default=True, show_default=True, help="tqdm progress bar.")
 @user_errors
 def train_command(arch, dataset, mnist_dir, optimizer, schedules, batch_size, lr, tau, gamma, sigma, eta,
-                  stochastic, width,
-                  real_first, real_last, agc, epochs, ste, xnor_scale, seed, output, metrics, dynamo, external_data,
-                  verify, verify_on, progress):
+                  stochastic, width, real_first, real_last, agc, epochs, ste, xnor_scale, seed, split_seed, output,
+                  metrics, dynamo, external_data, verify, verify_on, progress):
     """Train a binary network and export it as ONNX for `bnncc compile`."""
     try:
         import torch
@@ -109,7 +110,7 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedules, batch_size, lr
             raise BnnccError("--dataset mnist needs --mnist-dir pointing at the MNIST IDX files")
         split = load_mnist(mnist_dir)
     else:
-        split = load_digits_split(seed=seed)
+        split = load_digits_split(seed=seed if split_seed is None else split_seed)
     config = TrainConfig(arch=arch, optimizer=optimizer, schedule=schedule, epochs=epochs, batch_size=batch_size,
                          lr=lr, tau=DEFAULT_TAU[optimizer] if tau is None else tau, sigma=sigma, eta=eta,
                          gamma=DEFAULT_GAMMA.get(optimizer, 1e-3) if gamma is None else gamma,
