@@ -225,10 +225,14 @@ def _groups(spec: dict, trials: list[dict]) -> dict[str, list[dict]]:
     keys = spec.get("group_by") or [k for k in spec.get("grid", {}) if k != "seed"]
     groups: dict[str, list[dict]] = {}
     for t in trials:
-        label = ", ".join(f"{k}={t['varied'][k]}" if len(keys) > 1 else str(t["varied"][k])
+        label = ", ".join(f"{k}={_text(t['varied'][k])}" if len(keys) > 1 else _text(t["varied"][k])
                           for k in keys if k in t["varied"]) or t["trial"]
         groups.setdefault(label, []).append(t)
     return groups
+
+
+def _text(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _pct(x: float) -> str:

@@ -144,7 +144,8 @@ def test_schedule_and_stochastic_user_errors(tmp_path, args, message):
     assert not (tmp_path / "m.onnx").exists()
 
 
-@pytest.mark.parametrize("optimizer,extra", [("pbop", []), ("adam", ["--stochastic", "all"])])
+@pytest.mark.parametrize("optimizer,extra", [("pbop", []), ("adam", ["--stochastic", "all"]),
+                                             ("bop2nd", ["--schedule", "tau=cosine:1e-3:1e-5"])])
 def test_pbop_and_stochastic_models_export_and_verify_on_host(tmp_path, optimizer, extra):
     require_tools("cc")
     out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
