@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .errors import BnnccError
 from .user_errors import user_errors
 
 TARGET_NAMES = ["host", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]
@@ -74,13 +75,25 @@ def compile_cmd(model: Path, out_dir: Path, name: str | None, target: str | None
 @target_option
 @click.option("--board", default=None, help="A board preset QEMU emulates (netduinoplus2, stm32vldiscovery, "
                                             "lm3s6965evb, microbit): run on that machine.")
+@click.option("--layers", is_flag=True, help="Compare every intermediate tensor with onnxruntime (traced on TARGET): "
+              "name the first layer where they part; sign-at-zero and near-zero float cases apart.")
 @user_errors
 def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target: str | None,
-               board: str | None) -> None:
+               board: str | None, layers: bool) -> None:
     """Run the generated C on TARGET (or BOARD) and compare it with onnxruntime."""
     from .verify import load_inputs, verify_model
 
     data = load_inputs(inputs) if inputs is not None else None
+    if layers:
+        if board is not None:
+            raise BnnccError("--layers traces on a --target (host or a core), not on a --board")
+        from .verify_layers import verify_layers
+
+        layer_report = verify_layers(model, inputs=data, samples=samples, seed=seed, target=target or "host")
+        click.echo(layer_report.summary())
+        if not layer_report.ok:
+            sys.exit(1)
+        return
     report = verify_model(model, inputs=data, samples=samples, target=target, seed=seed, board=board)
     click.echo(report.summary())
     if not report.ok:

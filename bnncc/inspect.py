@@ -59,9 +59,17 @@ def layer_rows(graph: ir.Graph) -> list[LayerRow]:
 
 
 # Kernels whose float32 sums run in an order onnxruntime's (vectorized) kernels do not share.
-FLOAT_SUM_KERNELS = {"bnn_conv2d_f32w_f32", "bnn_dense_f32w_f32", "bnn_avgpool_f32", "bnn_global_avgpool_f32",
+FLOAT_SUM_KERNELS = {"bnn_conv2d_f32w_f32", "bnn_dense_f32w_f32", "bnn_global_avgpool_f32",
                      "bnn_reduce_mean_hw_f32", "bnn_conv2d_f32_f32", "bnn_conv2d_f32_thresh", "bnn_dense_f32_f32",
                      "bnn_dense_f32_thresh"}
+
+
+def _mlas_global(layer) -> bool:
+    """A window over the whole unpadded input with stride 1: MLAS's global kernel (within rounding only)."""
+    w = layer.window
+    _, h, wd = layer.in_dims
+    return (w.k_h == h and w.k_w == wd and w.stride_h == w.stride_w == 1
+            and w.pad_top == w.pad_left == w.pad_bottom == w.pad_right == 0)
 
 
 def activation_split(graph: ir.Graph) -> tuple[int, int]:
@@ -112,7 +120,8 @@ def format_inspect(graph: ir.Graph) -> str:
                  f"input {graph.tensors[graph.input].size} floats, output {graph.tensors[graph.output].size} floats")
     lines.append(f"activations at the peak of live bytes: {bits_bytes:,} B packed bits + {real_bytes:,} B float32 "
                  f"(arena {graph.arena_bytes:,} B)")
-    inexact = [r.index for r, layer in zip(rows, graph.nodes) if layer.kernel in FLOAT_SUM_KERNELS]
+    inexact = [r.index for r, layer in zip(rows, graph.nodes) if layer.kernel in FLOAT_SUM_KERNELS
+               or (layer.kernel == "bnn_avgpool_mlas_f32" and _mlas_global(layer))]
     if inexact:
         lines.append(f"note: layer(s) {', '.join(map(str, inexact))} sum floats in an order onnxruntime does not share "
                      "(real conv / dense / average pool): values can differ in the last bits, and a sign downstream "

@@ -28,7 +28,8 @@ def words(n: int) -> int:
 
 # Largest conv window (k_h * k_w * C_in bits) of the bit-sliced runtime conv: BNN_SLICED_MAX_BITS
 # in runtime_c/bnn.h (the generated C checks that a build does not lower it below what it uses).
-SLICED_MAX_BITS = 640
+# Wider windows count per channel (bnn_conv2d_bin_thresh).
+SLICED_MAX_BITS = 8188
 
 
 @dataclass(frozen=True)
@@ -162,11 +163,11 @@ class LeakyRelu(Node):
 
 @dataclass
 class Binary(Node):
-    """Add / Sub / Mul of two computed tensors. `broadcast` is the index of an operand holding one value
-    per channel (shape (C, 1, 1) against (C, H, W)), or -1 when both have the output's shape."""
+    """Add / Sub / Mul / Div of two computed tensors. `modes` gives how each operand is read against the
+    (C, H, W) output: "full" (same shape), "channel" (C, 1, 1), "plane" (1, H, W) or "scalar" (one value)."""
 
     op: str = "Add"
-    broadcast: int = -1
+    modes: tuple[str, str] = ("full", "full")
     onnx_op: str = "Add"
 
 
@@ -185,6 +186,8 @@ class AvgPool(Node):
     window: Window | None = None
     out_hw: tuple[int, int] = (1, 1)
     count_include_pad: bool = False
+    ceil_mode: bool = False
+    opset: int = 19  # the model's ONNX opset: AveragePool 7..18 runs MLAS's order in onnxruntime
     onnx_op: str = "AveragePool"
 
 
@@ -192,6 +195,15 @@ class AvgPool(Node):
 class MaxPool(Node):
     window: Window = None
     onnx_op: str = "MaxPool"
+
+
+@dataclass
+class Pad(Node):
+    """ONNX Pad (mode constant) on the spatial axes of a (C, H, W) tensor."""
+
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
+    value: float = 0.0
+    onnx_op: str = "Pad"
 
 
 @dataclass
@@ -332,6 +344,9 @@ class DenseLayer(Layer):
 
     @property
     def kernel(self) -> str:
+        # bnn_dense_bin_thresh_sliced (runtime) is not chosen: measured slower than the
+        # per-channel popcount on M0+ and M55 (1024 -> 1024: 1.45 / 5.24 against 1.81 / 6.73
+        # bMAC/instr), faster only on v7-M (2.93 against 2.61)
         src = "bin" if self.binary_input else "f32"
         dst = "thresh" if isinstance(self.out, Threshold) else "f32"
         return f"bnn_dense_{src}_{dst}"
@@ -348,6 +363,22 @@ class PoolLayer(Layer):
     @property
     def kernel(self) -> str:
         return "bnn_maxpool_bits" if self.on_bits else "bnn_maxpool_f32"
+
+
+@dataclass
+class PadLayer(Layer):
+    """Constant padding: on BITS the value is -1 or +1 (a constant bit), on REAL any float."""
+
+    in_dims: tuple[int, int, int] = (0, 0, 0)
+    out_dims: tuple[int, int, int] = (0, 0, 0)
+    pad_top: int = 0
+    pad_left: int = 0
+    value: float = 0.0
+    on_bits: bool = True
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_pad_bits" if self.on_bits else "bnn_pad_f32"
 
 
 @dataclass
@@ -418,10 +449,12 @@ class ChannelLayer(Layer):
 
 @dataclass
 class EltwiseLayer(Layer):
-    """Two REAL tensors of n floats: add, sub (a - b), mul."""
+    """Two REAL tensors: add, sub (a - b), mul, div (a / b), each read through its broadcast mode
+    (Binary.modes) against the output dims."""
 
     op: str = "add"
     dims: tuple[int, int, int] = (0, 0, 0)
+    modes: tuple[str, str] = ("full", "full")
     inplace = True
 
     @property
@@ -454,11 +487,12 @@ class AvgPoolLayer(Layer):
     window: Window | None = None
     count_include_pad: bool = False
     reduce_mean: bool = False  # ReduceMean rather than GlobalAveragePool
+    mlas: bool = False  # AveragePool-7..18: onnxruntime's MLAS summation order (bnn_avgpool_mlas_f32)
 
     @property
     def kernel(self) -> str:
         if self.window is not None:
-            return "bnn_avgpool_f32"
+            return "bnn_avgpool_mlas_f32" if self.mlas else "bnn_avgpool_f32"
         return "bnn_reduce_mean_hw_f32" if self.reduce_mean else "bnn_global_avgpool_f32"
 
 

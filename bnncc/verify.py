@@ -21,6 +21,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .compiler import compile_model
 from .errors import BnnccError
+from .frontend.canonicalize.graph_edit import reinfer
+from .frontend.canonicalize.qonnx_quantizers import lower_quantizers
 from .frontend.fold import fold_constants
 from .frontend.load import load_model
 from .passes.chain import reference_session_options
@@ -39,6 +41,7 @@ class VerifyReport:
     sign_zero_samples: list[int] = field(default_factory=list)  # ONNX Sign met an exact 0
     sign_zero_explained: bool = True  # every onnx/bnncc difference is on a sign-zero sample
     onnx_argmax_agree: int = 0
+    reference: str = "onnxruntime on the model as written"
 
     @property
     def ok(self) -> bool:
@@ -47,6 +50,7 @@ class VerifyReport:
     def summary(self) -> str:
         lines = [
             f"target {self.target}: {self.samples} inputs",
+            f"  reference: {self.reference}",
             f"  argmax agrees with onnxruntime: {self.argmax_agree}/{self.samples}",
             f"  max |C - onnxruntime|: {self.max_abs_diff:.3g} "
             f"(worst |diff| / max(1, |ref|) = {self.worst_ratio:.3g}, tolerance {RELATIVE_TOLERANCE:g})",
@@ -90,6 +94,12 @@ class Reference:
 
     def __init__(self, model_path: Path):
         model = load_model(model_path)
+        self.description = VerifyReport.reference
+        lowered = lower_quantizers(model)
+        if lowered is not None:  # onnxruntime cannot run QONNX ops; qonnx's own semantics, in standard ops
+            model = reinfer(lowered)
+            self.description = ("onnxruntime on the model with its QONNX/Brevitas quantizers lowered to standard "
+                                "ONNX ops (qonnx semantics: +1 iff x >= 0, times scale)")
         self.input = [i for i in model.graph.input
                       if i.name not in {t.name for t in model.graph.initializer}][0]
         self.shape = [d.dim_value for d in self.input.type.tensor_type.shape.dim]
@@ -120,6 +130,13 @@ def _session(model: onnx.ModelProto) -> ort.InferenceSession:
 
 
 def _convention_session(model: onnx.ModelProto, live_signs) -> tuple[ort.InferenceSession, list[str]]:
+    changed, probes = convention_model(model, live_signs)
+    return _session(changed), probes
+
+
+def convention_model(model: onnx.ModelProto, live_signs) -> tuple[onnx.ModelProto, list[str]]:
+    """A copy of model with every live Sign replaced by Where(x >= 0, 1, -1); its outputs are the model's
+    first output followed by each replaced Sign's input (the probes, in the same order)."""
     changed = onnx.ModelProto()
     changed.CopyFrom(model)
     graph = changed.graph
@@ -143,7 +160,7 @@ def _convention_session(model: onnx.ModelProto, live_signs) -> tuple[ort.Inferen
     del graph.output[1:]
     for name in probes:
         graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
-    return _session(changed), probes
+    return changed, probes
 
 
 def compare(c_out: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, float, float, np.ndarray]:
@@ -191,7 +208,8 @@ def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, sampl
                              f"{compiled.input_size}")
         inputs = inputs.reshape(-1, compiled.input_size)
         c_out = run_compiled(Path(tmp) / "model", compiled.name, target, inputs, board=preset)
-    original, convention, zeros = Reference(model_path).run(inputs)
+    reference = Reference(model_path)
+    original, convention, zeros = reference.run(inputs)
     close, max_diff, worst, argmax = compare(c_out, convention)
     differs = np.any(original != convention, axis=1)
     zero_samples = [int(i) for i in np.flatnonzero(zeros > 0)]
@@ -200,4 +218,4 @@ def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, sampl
     where = target if preset is None else f"{target} on board {preset.name}"
     return VerifyReport(where, len(inputs), int(argmax.sum()), max_diff, worst,
                         [int(i) for i in np.flatnonzero(~close)], zero_samples, explained,
-                        int(onnx_argmax.sum()))
+                        int(onnx_argmax.sum()), reference.description)

@@ -55,11 +55,16 @@
 #endif
 #endif
 
-/* Largest window (k_h * k_w * c_in input bits, 32..2047) of the bit-sliced conv: the stack
- * buffer of bnn_conv2d_bin_thresh (BNN_SLICED_MAX_BITS words), and the limit of
- * bnn_conv2d_bin_thresh_sliced. Generated models check it (#error) when they use the latter. */
+/* Largest window (k_h * k_w * c_in input bits, 32..8188) of the bit-sliced conv and dense
+ * (bnn_conv2d_bin_thresh_sliced, bnn_dense_bin_thresh_sliced: 32 * n_words): the width of their
+ * bit-sliced counters. Generated models check it (#error) when they use them. */
 #ifndef BNN_SLICED_MAX_BITS
-#define BNN_SLICED_MAX_BITS 640
+#define BNN_SLICED_MAX_BITS 8188
+#endif
+/* Largest window that bnn_conv2d_bin_thresh (plain weight layout) transposes into a stack
+ * buffer of as many words to run the bit-sliced path; larger windows count per channel. */
+#ifndef BNN_TRANSPOSE_MAX_BITS
+#define BNN_TRANSPOSE_MAX_BITS (BNN_SLICED_MAX_BITS < 640 ? BNN_SLICED_MAX_BITS : 640)
 #endif
 
 /* Feature-map geometry. A vector of n elements is {1, 1, n}. */
@@ -121,6 +126,13 @@ void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
                           uint32_t *out);
 void bnn_dense_bin_f32(const uint32_t *in, int32_t n_words, int32_t k, const uint32_t *weights,
                        const float *scale, const float *bias, int32_t n_out, float *out);
+/* Same result from weights transposed like a 1x1 conv's (bnn_conv2d_bin_thresh_sliced) on one
+ * pixel of 32 * n_words channels: per group of 32 outputs, 32 * n_words words, word j holding in
+ * bit i the weight bit of output g * 32 + i at input bit j. Needs 32 * n_words <=
+ * BNN_SLICED_MAX_BITS. */
+void bnn_dense_bin_thresh_sliced(const uint32_t *in, int32_t n_words, int32_t k,
+                                 const uint32_t *tw, const int32_t *thresh, int32_t n_out,
+                                 uint32_t *out);
 /* REAL input of n_in floats, binary weights (BNN_WORDS(n_in) words per output). */
 void bnn_dense_f32_thresh(const float *in, int32_t n_in, const uint32_t *weights,
                           const float *thresh, int32_t n_out, uint32_t *out);
@@ -136,6 +148,14 @@ void bnn_maxpool_bits(const uint32_t *in, bnn_dims in_d, const bnn_window *win,
 /* Max-pool on REAL CHW over valid taps only; a window without valid taps gives -inf. */
 void bnn_maxpool_f32(const float *in, bnn_dims in_d, const bnn_window *win, float *out,
                      bnn_dims out_d);
+
+/* --- bnn_pad.c: ONNX Pad (constant) on the spatial axes --------------------------------- */
+/* BITS HWC: pixels outside the input get every channel bit = fill_plus_one (tail bits 0). */
+void bnn_pad_bits(const uint32_t *in, bnn_dims in_d, int32_t pad_top, int32_t pad_left,
+                  int32_t fill_plus_one, uint32_t *out, bnn_dims out_d);
+/* REAL CHW: pixels outside the input get value. */
+void bnn_pad_f32(const float *in, bnn_dims in_d, int32_t pad_top, int32_t pad_left, float value,
+                 float *out, bnn_dims out_d);
 
 /* --- bnn_softmax.c: no libm needed ------------------------------------------------------ */
 void bnn_softmax_f32(const float *in, int32_t n, float *out);
@@ -161,7 +181,8 @@ float bnn_logf(float x);
  *   bnn_div_f32                                                       -> bnn_elementwise.c
  *   bnn_relu_f32, bnn_prelu_f32, bnn_leaky_relu_f32, bnn_clip_f32    -> bnn_activation.c
  *   bnn_concat_f32, bnn_concat_bits                                   -> bnn_concat.c
- *   bnn_avgpool_f32, bnn_global_avgpool_f32, bnn_reduce_mean_hw_f32   -> bnn_avgpool.c
+ *   bnn_avgpool_f32, bnn_avgpool_mlas_f32, bnn_global_avgpool_f32,
+ *   bnn_reduce_mean_hw_f32                                            -> bnn_avgpool.c
  *   bnn_pack_thresh_chw_f32                                           -> bnn_pack_thresh.c
  * In-place: every elementwise kernel (scale_shift, add/sub/mul/div, the activations) may be
  * called with out == an input of the same size (each output is written after its inputs are
@@ -245,6 +266,19 @@ void bnn_concat_bits(const uint32_t *const *ins, const int32_t *c, int32_t n_in,
  * [-pad_left, in_w + pad_right) (a ceil_mode window past the padding counts only up to it). */
 void bnn_avgpool_f32(const float *in, bnn_dims in_d, const bnn_window *win, int32_t pad_bottom,
                      int32_t pad_right, int32_t count_include_pad, float *out, bnn_dims out_d);
+/* AveragePool as onnxruntime runs opsets 7..18 (MLAS, no dilations: win dil 1), except with
+ * ceil_mode and count_include_pad both set (onnxruntime then runs bnn_avgpool_f32's loop). For stride_w <= 2
+ * and windows up to 32x32 (MLAS's vector kernel) each window column is summed over its valid rows
+ * (first row, then + the next), and the window's column sums left to right (padding columns
+ * count as +0.0f, the first one taken as is); else the scalar loop of bnn_avgpool_f32. The
+ * count_include_pad divisor is always k_h * k_w here (MLAS ignores ceil_mode's overhang), the
+ * other divisor the number of valid taps. One division. Bit-exact against onnxruntime's
+ * AveragePool-11/17/18 (tests); use bnn_avgpool_f32 for AveragePool-19 and later. A window
+ * covering the whole unpadded input with stride 1 runs in MLAS's global kernel (4-lane partial
+ * sums): within rounding only. */
+void bnn_avgpool_mlas_f32(const float *in, bnn_dims in_d, const bnn_window *win,
+                          int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
+                          float *out, bnn_dims out_d);
 /* GlobalAveragePool: out[c] = (sum over the plane in order) / (float)(h * w). */
 void bnn_global_avgpool_f32(const float *in, bnn_dims d, float *out);
 /* ReduceMean over axes H, W: out[c] = (sum over the plane in order) / (float)(h * w)

@@ -28,6 +28,8 @@ typedef struct {
     const bnn_window *win;
     int32_t words;      /* BNN_WORDS(c_in): words per input pixel */
     int32_t taps_words; /* k_h * k_w * words: weight words per output channel */
+    int32_t k_fixed;    /* > 0: K_valid of every pixel (the dense layer's true length) */
+    int32_t levels;     /* bit-sliced counter levels the window needs (5 .. 13) */
 } conv_bin_ctx;
 
 typedef struct {
@@ -151,10 +153,13 @@ static uint32_t conv_bin_pixel(const conv_bin_ctx *cx, int32_t oy, int32_t ox,
  * is a bit-sliced compare, so the 32 output bits come out already packed. */
 
 /* BNN_SLICED_MAX_BITS (bnn.h): the largest window of the bit-sliced path. */
-#if BNN_SLICED_MAX_BITS < 32 || BNN_SLICED_MAX_BITS > 2047
-#error "BNN_SLICED_MAX_BITS must lie in [32, 2047] (the bit-sliced counter has 11 levels)"
+#if BNN_SLICED_MAX_BITS < 32 || BNN_SLICED_MAX_BITS > 8188
+#error "BNN_SLICED_MAX_BITS must lie in [32, 8188] (the bit-sliced counter has 13 levels)"
 #endif
-#define BNN_SLICE_HIGH 6 /* counter levels above the sixteens: counts up to 2047 */
+#if BNN_TRANSPOSE_MAX_BITS < 32 || BNN_TRANSPOSE_MAX_BITS > BNN_SLICED_MAX_BITS
+#error "BNN_TRANSPOSE_MAX_BITS must lie in [32, BNN_SLICED_MAX_BITS]"
+#endif
+#define BNN_SLICE_HIGH 8 /* counter levels above the sixteens: counts up to 8191 */
 #define BNN_SLICE_LEVELS (5 + BNN_SLICE_HIGH)
 
 /* In-place transpose of a 32x32 bit matrix: bit c of m[r] moves to bit r of m[c]. */
@@ -199,7 +204,8 @@ typedef struct {
     uint32_t never, always;           /* limit < 0; limit >= largest count */
 } sliced_limit;
 
-static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced_limit *lim)
+static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, int32_t levels,
+                       sliced_limit *lim)
 {
     uint32_t block[32];
     int32_t b;
@@ -215,7 +221,7 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
             lim->never |= (uint32_t)1u << b;
         } else {
             uint32_t limit = ((uint32_t)k_valid - (uint32_t)t) / 2u;
-            if (limit >= (1u << BNN_SLICE_LEVELS) - 1u) {
+            if (limit >= (1u << levels) - 1u) { /* every count fits `levels` bits */
                 lim->always |= (uint32_t)1u << b;
             } else {
                 block[b] = limit;
@@ -273,10 +279,8 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
  * binary MACs). Each lane keeps its own bit-sliced counter (it sees at most BNN_SLICED_MAX_BITS / 4
  * bits); the lanes are summed into the scalar counter once per pixel. */
 #include <arm_mve.h>
-#define BNN_MVE_HIGH 6 /* lane levels above the twos: lane counts up to 255 */
-#if BNN_SLICED_MAX_BITS > 4 * 255
-#error "BNN_SLICED_MAX_BITS too large for the Helium lane counters"
-#endif
+#define BNN_MVE_HIGH 9 /* lane levels above the twos: lane counts up to 2047 */
+#define BNN_MVE_FOLD 64 /* fours carries kept on the stack before folding (32 input words) */
 
 #define BNN_VCSA(carry, sum, a, b, c)                                                        \
     do {                                                                                     \
@@ -298,7 +302,7 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
                   31)))
 
 /* Half a word (4 vectors, 16 input bits) into ones and twos; the fours carry is kept for
- * sum_carries: with only eight Q registers a deeper tree per word would spill. */
+ * fold_carries: with only eight Q registers a deeper tree per word would spill. */
 #define BNN_VBLOCK4(t, v, k)                                                                 \
     do {                                                                                     \
         uint32x4_t vb_ta, vb_tb, vb_f;                                                       \
@@ -316,12 +320,26 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, sliced
         BNN_VBLOCK4(t, fw_v, 4);                                                             \
     } while (0)
 
-/* Sums the fours carries of all half-words into the lane levels 4 .. 128 (v_high[0..5]). */
-static void sum_carries(const uint32x4_t *carry, int32_t n, uint32x4_t *v_high)
+/* Folds the carry buffer when it is full (after a word: two carries per word). */
+#define BNN_FOLD_IF_FULL()                                                                   \
+    do {                                                                                     \
+        if (n_carry == BNN_MVE_FOLD) {                                                       \
+            fold_carries(v_carry, BNN_MVE_FOLD, v_lanes + 2, lane_levels - 2);               \
+            n_carry = 0;                                                                     \
+        }                                                                                    \
+    } while (0)
+
+/* Adds the fours carries carry[0..n) (n <= BNN_MVE_FOLD) into the lane levels lanes[0..8]
+ * (4 .. 1024): carry-save trees of eight into 4s, 8s, 16s, their 32s carries summed in
+ * registers (fewer than 8 per call, so three levels hold them), then added to the upper
+ * levels once. Called when the buffer is full and once per pixel. */
+BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, int32_t n,
+                                                     uint32x4_t *lanes, int32_t n_lanes)
 {
-    uint32x4_t c1 = vdupq_n_u32(0u), c2 = c1, c4 = c1, h32 = c1, h64 = c1, h128 = c1;
-    int32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
+    uint32x4_t c1 = lanes[0], c2 = lanes[1], c4 = lanes[2], zero = vdupq_n_u32(0u);
+    uint32x4_t h32 = zero, h64 = zero, h128 = zero, add[3];
+    int32_t i, k, n8 = n & ~7;
+    for (i = 0; i != n8; i += 8) {
         uint32x4_t ta, tb, fa, fb, e, next;
         BNN_VCSA(ta, c1, c1, carry[i], carry[i + 1]);
         BNN_VCSA(tb, c1, c1, carry[i + 2], carry[i + 3]);
@@ -335,8 +353,8 @@ static void sum_carries(const uint32x4_t *carry, int32_t n, uint32x4_t *v_high)
         h128 = veorq_u32(h128, vandq_u32(h64, next));
         h64 = veorq_u32(h64, next);
     }
-    for (; i < n; ++i) {
-        uint32x4_t c = carry[i], next;
+    for (i = 0; i != (n & 7); ++i) {
+        uint32x4_t c = carry[n8 + i], next;
         next = vandq_u32(c1, c);
         c1 = veorq_u32(c1, c);
         c = next;
@@ -352,32 +370,46 @@ static void sum_carries(const uint32x4_t *carry, int32_t n, uint32x4_t *v_high)
         h128 = veorq_u32(h128, vandq_u32(h64, c));
         h64 = veorq_u32(h64, c);
     }
-    v_high[0] = c1;
-    v_high[1] = c2;
-    v_high[2] = c4;
-    v_high[3] = h32;
-    v_high[4] = h64;
-    v_high[5] = h128;
+    lanes[0] = c1;
+    lanes[1] = c2;
+    lanes[2] = c4;
+    add[0] = h32;
+    add[1] = h64;
+    add[2] = h128;
+    c1 = zero; /* ripple-carry add of the three levels into lanes[3..8] */
+    for (k = 3; k < n_lanes; ++k) { /* lanes[n_lanes ..] would stay 0: counts fit */
+        uint32x4_t x = lanes[k], y = k < 6 ? add[k - 3] : zero, u = veorq_u32(x, y);
+        lanes[k] = veorq_u32(u, c1);
+        c1 = vorrq_u32(vandq_u32(x, y), vandq_u32(u, c1));
+    }
 }
 
-/* Adds the four lane counters (levels[0..7]: ones .. 128s) to the scalar counter count[]:
+/* The mid-pixel fold, out of line (the hot loop keeps its registers). */
+BNN_NOINLINE static void fold_carries(const uint32x4_t *carry, int32_t n, uint32x4_t *lanes,
+                                      int32_t n_lanes)
+{
+    fold_carries_at(carry, n, lanes, n_lanes);
+}
+
+/* Adds the four lane counters (levels[0..10]: ones .. 1024s) to the scalar counter count[]:
  * lanes 0+1 and 2+3 are first summed lane-wise with VREV64 and a bit-sliced vector adder,
  * then the two partial sums are added into count[]. */
-static void add_lanes(const uint32x4_t *levels, uint32_t *count)
+BNN_ALWAYS_INLINE static inline void add_lanes(const uint32x4_t *levels, int32_t lane_levels,
+                                                uint32_t *count, int32_t n_count)
 {
     uint32_t pair[4 * (3 + BNN_MVE_HIGH)];
     uint32x4_t carry = vdupq_n_u32(0u);
     int32_t k, lane;
-    for (k = 0; k < 2 + BNN_MVE_HIGH; ++k) {
+    for (k = 0; k < lane_levels; ++k) {
         uint32x4_t x = levels[k], y = vrev64q_u32(levels[k]), u = veorq_u32(x, y);
         vstrwq_u32(pair + 4 * k, veorq_u32(u, carry));
         carry = vorrq_u32(vandq_u32(x, y), vandq_u32(u, carry));
     }
-    vstrwq_u32(pair + 4 * (2 + BNN_MVE_HIGH), carry);
+    vstrwq_u32(pair + 4 * lane_levels, carry);
     for (lane = 0; lane < 4; lane += 2) {
         uint32_t c = 0u;
-        for (k = 0; k < BNN_SLICE_LEVELS; ++k) {
-            uint32_t x = count[k], y = k < 3 + BNN_MVE_HIGH ? pair[4 * k + lane] : 0u;
+        for (k = 0; k < n_count; ++k) {
+            uint32_t x = count[k], y = k <= lane_levels ? pair[4 * k + lane] : 0u;
             uint32_t u = x ^ y;
             count[k] = u ^ c;
             c = (x & y) | (u & c);
@@ -385,6 +417,11 @@ static void add_lanes(const uint32x4_t *levels, uint32_t *count)
     }
 }
 
+#else
+#define BNN_FOLD_IF_FULL() ((void)0)
+#endif
+
+#if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
 #elif BNN_COMPACT
 /* Scalar, compact build: one block of 8 in a loop over the word; each eights carry ripples
  * through eights and sixteens, the 32s carry into high[] in memory. */
@@ -423,11 +460,9 @@ static void add_lanes(const uint32x4_t *levels, uint32_t *count)
 /* Output bits of the channel group at one pixel; tw: the group's transposed weights. The scalar
  * counter is ones..sixteens in registers and high[] (32s and up) in memory.
  * BNN_NO_SCHEDULE, BNN_NOINLINE: see bnn_popcount.h (hoisted loads, spills). */
-BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx,
-                                                          const window_at *at,
-                                                          const uint32_t *tw,
-                                                          const sliced_limit *lim,
-                                                          uint32_t valid_channels)
+BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32_t sliced_pixel(
+    const conv_bin_ctx *cx, const window_at *at, const uint32_t *tw, const sliced_limit *lim,
+    uint32_t valid_channels, const int32_t levels)
 {
     const bnn_window *win = cx->win;
     int32_t c_in = cx->in_d.c, words = cx->words, ky, kx, q, b;
@@ -438,11 +473,16 @@ BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx
     static const int32_t lane_shift_init[4] = {3, 2, 1, 0}; /* bit 28 + l to bit 31 */
     const int32x4_t lane_shift = vldrwq_s32(lane_shift_init);
     uint32x4_t v_ones = vdupq_n_u32(0u), v_twos = v_ones;
-    uint32x4_t v_high[2 + BNN_MVE_HIGH];
-    uint32x4_t v_carry[BNN_SLICED_MAX_BITS / 16];
+    uint32x4_t v_lanes[2 + BNN_MVE_HIGH]; /* ones, twos, then levels 4 .. 1024 from [2] */
+    uint32x4_t v_carry[BNN_MVE_FOLD];
     int32_t n_carry = 0;
+    /* lane counts stay below 2^(levels - 2): a lane sees at most a quarter of the bits */
+    const int32_t lane_levels = levels - 2 < 5 ? 5 : levels - 2;
+    for (b = 0; b < lane_levels; ++b) {
+        v_lanes[b] = v_ones;
+    }
 #endif
-    for (b = 0; b < BNN_SLICE_HIGH; ++b) {
+    for (b = 0; b < levels - 5; ++b) { /* carries never reach the levels above */
         high[b] = 0u;
     }
     for (ky = at->ky0; ky < at->ky1; ++ky) {
@@ -456,6 +496,7 @@ BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx
             for (; a != a_end; ++a, t += 32) {
                 uint32_t word = *a;
                 BNN_FULL_WORD(word, t);
+                BNN_FOLD_IF_FULL();
             }
             continue;
         }
@@ -467,6 +508,7 @@ BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx
                 uint32_t word = a[q];
                 if (left >= 32) {
                     BNN_FULL_WORD(word, t);
+                    BNN_FOLD_IF_FULL();
                 } else {
                     for (b = 0; b < left; ++b) { /* ripple one word at a time */
                         uint32_t c = BNN_MISMATCH(t, word, b), next;
@@ -495,21 +537,43 @@ BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel(const conv_bin_ctx *cx
     count[2] = fours;
     count[3] = eights;
     count[4] = sixteens;
-    for (b = 0; b < BNN_SLICE_HIGH; ++b) {
+    for (b = 0; b < levels - 5; ++b) {
         count[5 + b] = high[b];
     }
 #if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
-    v_high[0] = v_ones; /* v_high[] becomes the lane levels ones .. 128s */
-    v_high[1] = v_twos;
-    sum_carries(v_carry, n_carry, v_high + 2);
-    add_lanes(v_high, count);
+    fold_carries_at(v_carry, n_carry, v_lanes + 2, lane_levels - 2);
+    v_lanes[0] = v_ones;
+    v_lanes[1] = v_twos;
+    add_lanes(v_lanes, lane_levels, count, levels);
 #endif
     /* count <= limit, lane-wise: no borrow out of limit - count */
-    for (b = 0; b < BNN_SLICE_LEVELS; ++b) {
+    for (b = 0; b < levels; ++b) {
         uint32_t l = lim->level[b], c = count[b];
         borrow = (~l & (c | borrow)) | (l & c & borrow);
     }
     return ((~borrow & ~lim->never) | lim->always) & valid_channels;
+}
+
+/* Two copies of sliced_pixel with the number of counter levels a constant: windows below 2048
+ * bits (11 levels; a variable level count costs 5-20% more instructions, measured), and every
+ * window up to BNN_SLICED_MAX_BITS. The compact build keeps only the second. */
+#define BNN_NARROW_LEVELS 11
+BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel_narrow(const conv_bin_ctx *cx,
+                                                                 const window_at *at,
+                                                                 const uint32_t *tw,
+                                                                 const sliced_limit *lim,
+                                                                 uint32_t valid_channels)
+{
+    return sliced_pixel(cx, at, tw, lim, valid_channels, BNN_NARROW_LEVELS);
+}
+
+BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel_wide(const conv_bin_ctx *cx,
+                                                               const window_at *at,
+                                                               const uint32_t *tw,
+                                                               const sliced_limit *lim,
+                                                               uint32_t valid_channels)
+{
+    return sliced_pixel(cx, at, tw, lim, valid_channels, BNN_SLICE_LEVELS);
 }
 
 #define BNN_LIMIT_CACHE 4 /* distinct K_valid values kept per group (interior + borders) */
@@ -528,6 +592,9 @@ BNN_NOINLINE static void sliced_group(const conv_bin_ctx *cx, const uint32_t *tw
         for (ox = 0; ox < out_d.w; ++ox, out += out_words) {
             window_at at = locate(cx, oy, ox);
             const sliced_limit *lim = NULL;
+            if (cx->k_fixed > 0) {
+                at.k_valid = cx->k_fixed;
+            }
             for (i = 0; i < n_cached; ++i) {
                 if (cache[i].k_valid == at.k_valid) {
                     lim = &cache[i];
@@ -536,10 +603,12 @@ BNN_NOINLINE static void sliced_group(const conv_bin_ctx *cx, const uint32_t *tw
             }
             if (lim == NULL) {
                 i = n_cached < BNN_LIMIT_CACHE ? n_cached++ : BNN_LIMIT_CACHE - 1;
-                make_limit(at.k_valid, thresh, n, &cache[i]);
+                make_limit(at.k_valid, thresh, n, cx->levels, &cache[i]);
                 lim = &cache[i];
             }
-            *out = sliced_pixel(cx, &at, tw, lim, valid_channels);
+            *out = !BNN_COMPACT && cx->levels <= BNN_NARROW_LEVELS
+                       ? sliced_pixel_narrow(cx, &at, tw, lim, valid_channels)
+                       : sliced_pixel_wide(cx, &at, tw, lim, valid_channels);
         }
     }
 }
@@ -555,9 +624,9 @@ static int32_t group_channels(bnn_dims out_d, int32_t g)
 static int conv_sliced(const conv_bin_ctx *cx, const uint32_t *weights, const int32_t *thresh,
                        uint32_t *out, bnn_dims out_d)
 {
-    uint32_t tw[BNN_SLICED_MAX_BITS];
+    uint32_t tw[BNN_TRANSPOSE_MAX_BITS];
     int32_t g;
-    if (cx->win->k_h * cx->win->k_w * cx->in_d.c > BNN_SLICED_MAX_BITS) {
+    if (cx->win->k_h * cx->win->k_w * cx->in_d.c > BNN_TRANSPOSE_MAX_BITS) {
         return 0;
     }
     for (g = 0; g * 32 < out_d.c; ++g) {
@@ -576,6 +645,12 @@ static conv_bin_ctx make_ctx(const uint32_t *in, bnn_dims in_d, const bnn_window
     cx.win = win;
     cx.words = BNN_WORDS(in_d.c);
     cx.taps_words = win->k_h * win->k_w * cx.words;
+    cx.k_fixed = 0;
+    /* counts reach k_h * k_w * c_in: levels = its bit length, at least the five in registers */
+    cx.levels = 5;
+    while (cx.levels < BNN_SLICE_LEVELS && (win->k_h * win->k_w * in_d.c) >> cx.levels != 0) {
+        ++cx.levels;
+    }
     return cx;
 }
 
@@ -632,5 +707,29 @@ void bnn_conv2d_bin_f32(const uint32_t *in, bnn_dims in_d, const uint32_t *weigh
                 }
             }
         }
+    }
+}
+
+/* A dense layer is a 1x1 conv on one pixel of 32 * n_words channels: the padding bits are 0 in
+ * the input and in tw, so they add no mismatch, and K_valid is the true length k. */
+void bnn_dense_bin_thresh_sliced(const uint32_t *in, int32_t n_words, int32_t k,
+                                 const uint32_t *tw, const int32_t *thresh, int32_t n_out,
+                                 uint32_t *out)
+{
+    static const bnn_window one = {1, 1, 1, 1, 0, 0, 1, 1};
+    bnn_dims in_d, out_d;
+    conv_bin_ctx cx;
+    int32_t g;
+    in_d.h = 1;
+    in_d.w = 1;
+    in_d.c = 32 * n_words;
+    out_d.h = 1;
+    out_d.w = 1;
+    out_d.c = n_out;
+    cx = make_ctx(in, in_d, &one);
+    cx.k_fixed = k;
+    for (g = 0; g * 32 < n_out; ++g) {
+        sliced_group(&cx, tw + g * in_d.c, thresh + g * 32, group_channels(out_d, g), out + g,
+                     out_d);
     }
 }

@@ -94,8 +94,10 @@ static inline uint32_t bnn_popcount32(uint32_t x)
  * changes in the caller while it was inlined). */
 #if defined(__GNUC__) || defined(__clang__)
 #define BNN_NOINLINE __attribute__((noinline))
+#define BNN_ALWAYS_INLINE __attribute__((always_inline))
 #else
 #define BNN_NOINLINE
+#define BNN_ALWAYS_INLINE
 #endif
 
 /* Carry-save adder: adds three bit vectors lane-wise, giving a sum bit and a carry bit. */

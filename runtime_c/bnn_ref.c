@@ -264,6 +264,26 @@ void bnn_dense_bin_thresh_ref(const uint32_t *in, int32_t n_words, int32_t k,
     }
 }
 
+void bnn_dense_bin_thresh_sliced_ref(const uint32_t *in, int32_t n_words, int32_t k,
+                                     const uint32_t *tw, const int32_t *thresh, int32_t n_out,
+                                     uint32_t *out)
+{
+    int32_t bits = 32 * n_words, o, j;
+    for (o = 0; o < BNN_WORDS(n_out); ++o) {
+        out[o] = 0u;
+    }
+    for (o = 0; o < n_out; ++o) {
+        int32_t mismatches = 0;
+        for (j = 0; j < bits; ++j) {
+            int w = (int)((tw[(o / 32) * bits + j] >> (o % 32)) & 1u);
+            mismatches += ref_bit(in, j) != w;
+        }
+        if (k - 2 * mismatches >= thresh[o]) {
+            ref_set_bit(out, o);
+        }
+    }
+}
+
 void bnn_dense_bin_f32_ref(const uint32_t *in, int32_t n_words, int32_t k,
                            const uint32_t *weights, const float *scale, const float *bias,
                            int32_t n_out, float *out)
@@ -677,6 +697,67 @@ void bnn_pack_thresh_chw_f32_ref(const float *in, bnn_dims d, const float *thres
                 if (flipped ? v <= thresh[c] : v >= thresh[c]) {
                     ref_set_bit(pix, c);
                 }
+            }
+        }
+    }
+}
+
+void bnn_avgpool_mlas_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win,
+                              int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
+                              float *out, bnn_dims out_d)
+{
+    int vector = win->stride_w <= 2 && win->k_h <= 32 && win->k_w <= 32 &&
+                 win->pad_left + pad_right + in_d.w <= 2045;
+    int32_t c, oy, ox, ky, kx;
+    (void)pad_bottom;
+    for (c = 0; c < in_d.c; ++c) {
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ++ox) {
+                float sum = 0.0f;
+                int32_t valid_rows = 0, valid_cols = 0, first_col = 1;
+                for (ky = 0; ky < win->k_h; ++ky) {
+                    valid_rows += ref_inside(ref_tap(oy, ky, win->stride_h, win->pad_top, 1),
+                                             in_d.h);
+                }
+                for (kx = 0; kx < win->k_w; ++kx) {
+                    int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, 1);
+                    float col = 0.0f;
+                    int first_row = 1;
+                    valid_cols += ref_inside(ix, in_d.w);
+                    for (ky = 0; ky < win->k_h; ++ky) {
+                        int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, 1);
+                        if (ref_inside(iy, in_d.h) && ref_inside(ix, in_d.w)) {
+                            float v = in[(c * in_d.h + iy) * in_d.w + ix];
+                            if (vector) {
+                                col = first_row ? v : col + v;
+                            } else {
+                                sum = sum + v; /* scalar loop: row-major from 0 */
+                            }
+                            first_row = 0;
+                        }
+                    }
+                    (void)col;
+                    if (vector) {
+                        sum = first_col ? col : sum + col;
+                        first_col = 0;
+                    }
+                }
+                if (!vector) {
+                    /* the scalar loop sums rows outer, columns inner: redo it in that order */
+                    sum = 0.0f;
+                    for (ky = 0; ky < win->k_h; ++ky) {
+                        int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, 1);
+                        for (kx = 0; kx < win->k_w; ++kx) {
+                            int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, 1);
+                            if (ref_inside(iy, in_d.h) && ref_inside(ix, in_d.w)) {
+                                sum = sum + in[(c * in_d.h + iy) * in_d.w + ix];
+                            }
+                        }
+                    }
+                }
+                out[(c * out_d.h + oy) * out_d.w + ox] =
+                    sum / (count_include_pad ? (float)(win->k_h * win->k_w)
+                           : (float)(valid_rows * valid_cols > 1 ? valid_rows * valid_cols : 1));
             }
         }
     }

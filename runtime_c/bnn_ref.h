@@ -32,6 +32,9 @@ void bnn_conv2d_f32_f32_ref(const float *in, bnn_dims in_d, const uint32_t *weig
 void bnn_dense_bin_thresh_ref(const uint32_t *in, int32_t n_words, int32_t k,
                               const uint32_t *weights, const int32_t *thresh, int32_t n_out,
                               uint32_t *out);
+void bnn_dense_bin_thresh_sliced_ref(const uint32_t *in, int32_t n_words, int32_t k,
+                                     const uint32_t *tw, const int32_t *thresh, int32_t n_out,
+                                     uint32_t *out);
 void bnn_dense_bin_f32_ref(const uint32_t *in, int32_t n_words, int32_t k,
                            const uint32_t *weights, const float *scale, const float *bias,
                            int32_t n_out, float *out);
@@ -75,6 +78,9 @@ void bnn_concat_bits_ref(const uint32_t *const *ins, const int32_t *c, int32_t n
 void bnn_avgpool_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win,
                          int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
                          float *out, bnn_dims out_d);
+void bnn_avgpool_mlas_f32_ref(const float *in, bnn_dims in_d, const bnn_window *win,
+                              int32_t pad_bottom, int32_t pad_right, int32_t count_include_pad,
+                              float *out, bnn_dims out_d);
 void bnn_global_avgpool_f32_ref(const float *in, bnn_dims d, float *out);
 void bnn_reduce_mean_hw_f32_ref(const float *in, bnn_dims d, float *out);
 void bnn_pack_thresh_chw_f32_ref(const float *in, bnn_dims d, const float *thresh,

@@ -33,6 +33,8 @@ KERNEL_FILES = {
     "bnn_dense_f32_f32": "bnn_dense.c",
     "bnn_maxpool_bits": "bnn_pool.c",
     "bnn_maxpool_f32": "bnn_pool.c",
+    "bnn_pad_bits": "bnn_pad.c",
+    "bnn_pad_f32": "bnn_pad.c",
     "bnn_softmax_f32": "bnn_softmax.c",
     "bnn_log_softmax_f32": "bnn_softmax.c",
     # mixed precision (issue 8): float32 layers and REAL <-> BITS conversions
@@ -49,6 +51,7 @@ KERNEL_FILES = {
     "bnn_leaky_relu_f32": "bnn_activation.c",
     "bnn_clip_f32": "bnn_activation.c",
     "bnn_avgpool_f32": "bnn_avgpool.c",
+    "bnn_avgpool_mlas_f32": "bnn_avgpool.c",
     "bnn_global_avgpool_f32": "bnn_avgpool.c",
     "bnn_reduce_mean_hw_f32": "bnn_avgpool.c",
     "bnn_concat_f32": "bnn_concat.c",
@@ -202,8 +205,8 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
             call = f"{layer.kernel}({a}, {b}, {d}, {ptr(y)});"
     elif isinstance(layer, ir.EltwiseLayer):
         d = dims("dims", layer.dims)
-        call = (f"{layer.kernel}({ptr(x)}, BNN_BCAST_FULL, {ptr(layer.inputs[1])}, BNN_BCAST_FULL, {d}, "
-                f"{ptr(y)});")
+        ma, mb = (f"BNN_BCAST_{m.upper()}" for m in layer.modes)
+        call = f"{layer.kernel}({ptr(x)}, {ma}, {ptr(layer.inputs[1])}, {mb}, {d}, {ptr(y)});"
     elif isinstance(layer, ir.ActivationLayer):
         if layer.op == "clip":
             call = f"{layer.kernel}({ptr(x)}, {layer.n}, {c_float(layer.lo)}, {c_float(layer.hi)}, {ptr(y)});"
@@ -267,6 +270,10 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
             call = f"{layer.kernel}({ptr(x)}, {din}, {win}, {mask}, {ptr(y)}, {dout});"
         else:
             call = f"{layer.kernel}({ptr(x)}, {din}, {win}, {ptr(y)}, {dout});"
+    elif isinstance(layer, ir.PadLayer):
+        din, dout = dims("in", layer.in_dims), dims("out", layer.out_dims)
+        fill = str(int(layer.value > 0)) if layer.on_bits else c_float(layer.value)
+        call = f"{layer.kernel}({ptr(x)}, {din}, {layer.pad_top}, {layer.pad_left}, {fill}, {ptr(y)}, {dout});"
     elif isinstance(layer, ir.SoftmaxLayer):
         call = f"{layer.kernel}({ptr(x)}, {layer.n}, {ptr(y)});"
     else:  # pragma: no cover - the lowering produces only the layers above

@@ -15,9 +15,11 @@ from onnx import helper
 
 from .. import ir
 from ..errors import BnnccError
+from .canonicalize import canonicalize
 from .fold import fold_constants
 from .load import load_model
 from .ops_real import RealOps
+from .pads import spatial_pads
 
 _COMPARISONS = {"GreaterOrEqual", "Greater", "Less", "LessOrEqual"}
 _ALIASES = {"Identity", "Dropout"}
@@ -30,6 +32,7 @@ def import_model(path: str | Path) -> ir.Graph:
 
 
 def import_proto(model: onnx.ModelProto, name: str = "model") -> ir.Graph:
+    model = canonicalize(model)  # producer idioms -> standard forms (frontend/canonicalize/)
     consts, live = fold_constants(model)
     return _Importer(model, consts, live, name).run()
 
@@ -350,6 +353,23 @@ class _Importer(RealOps):
         if attrs.get("ceil_mode", 0) and tuple(out_shape[2:]) != window.out_hw(*shape[1:]):
             raise BnnccError("ceil_mode=1 with a partial last window is not supported", label, "MaxPool")
         self._emit(ir.MaxPool(label, [x], [node.output[0]], window=window))
+
+    def _op_Pad(self, node, label):
+        x = self._live_input(node, label)
+        shape = self.tensors[x].shape
+        attrs = _attrs(node)
+        mode = attrs.get("mode", b"constant")
+        if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+            raise BnnccError(f"mode={mode!r} is not supported (constant only)", label, "Pad")
+        if len(shape) != 3:
+            raise BnnccError(f"input shape {shape} is not (C, H, W)", label, "Pad")
+        pads = self._const(node, label, 1, "pads")
+        pads = attrs.get("pads") if pads is None else pads  # opset < 11: attributes
+        value = self._const(node, label, 2, "constant_value")
+        value = float(attrs.get("value", 0.0) if value is None else np.asarray(value).reshape(-1)[0])
+        top, left, bottom, right = spatial_pads(pads, self._const(node, label, 3, "axes"), 4, label)
+        out_shape = (shape[0], shape[1] + top + bottom, shape[2] + left + right)
+        self._emit(ir.Pad(label, [x], [node.output[0]], pads=(top, left, bottom, right), value=value), out_shape)
 
     def _op_Flatten(self, node, label):
         x = self._live_input(node, label)

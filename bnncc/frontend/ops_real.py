@@ -49,27 +49,17 @@ class RealOps:
                    self.tensors[x].shape)
 
     def _binary_tensors(self, node, label):
-        """Add/Sub/Mul of two computed tensors (residual connections, squeeze-excitation style scaling)."""
-        if node.op_type not in ("Add", "Sub", "Mul"):
-            raise BnnccError("dividing two computed tensors is not supported", label, node.op_type)
+        """Add/Sub/Mul/Div of two computed tensors (residual connections, squeeze-excitation scaling)."""
         a, b = self._live_input(node, label, 0), self._live_input(node, label, 1)
         sa, sb = self.tensors[a].shape, self.tensors[b].shape
         out_dims = self.shapes.get(node.output[0])
-        out_shape = tuple(out_dims[1:]) if out_dims else None
-        if sa == sb:
-            broadcast = -1
-        elif len(sa) == 3 and sb == (sa[0], 1, 1):
-            broadcast = 1
-        elif len(sb) == 3 and sa == (sb[0], 1, 1):
-            broadcast = 0
-        else:
-            raise BnnccError(f"operands of shapes {sa} and {sb}: only equal shapes or a (C, 1, 1) per-channel "
-                             "operand are supported", label, node.op_type)
-        shape = sb if broadcast == 0 else sa
-        if out_shape is not None and out_shape != shape:
-            raise BnnccError(f"output shape {out_shape} is not the operands' {shape}", label, node.op_type)
-        self._emit(ir.Binary(label, [a, b], [node.output[0]], op=node.op_type, broadcast=broadcast,
-                             onnx_op=node.op_type), shape)
+        shape = tuple(out_dims[1:]) if out_dims else (sa if len(sa) >= len(sb) else sb)
+        modes = (_mode(sa, shape), _mode(sb, shape))
+        if None in modes:
+            raise BnnccError(f"operands of shapes {sa} and {sb}: only equal shapes, (C, 1, 1), (1, H, W) or scalar "
+                             f"operands broadcast against {shape} are supported", label, node.op_type)
+        self._emit(ir.Binary(label, [a, b], [node.output[0]], op=node.op_type, modes=modes, onnx_op=node.op_type),
+                   shape)
 
     def _op_Concat(self, node, label):
         inputs = [self._live_input(node, label, i) for i in range(len(node.input))]
@@ -99,8 +89,10 @@ class RealOps:
         out_hw = tuple(out_dims[2:]) if out_dims and len(out_dims) == 4 else window.out_hw(*shape[1:])
         if not attrs.get("ceil_mode", 0) and tuple(out_hw) != window.out_hw(*shape[1:]):
             raise BnnccError(f"inferred output {out_hw} differs from the window's", label, "AveragePool")
+        opset = max((o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")), default=19)
         self._emit(ir.AvgPool(label, [x], [node.output[0]], window=window, out_hw=tuple(out_hw),
-                              count_include_pad=bool(attrs.get("count_include_pad", 0))),
+                              count_include_pad=bool(attrs.get("count_include_pad", 0)),
+                              ceil_mode=bool(attrs.get("ceil_mode", 0)), opset=opset),
                    (shape[0],) + tuple(out_hw))
 
     def _op_GlobalAveragePool(self, node, label):
@@ -127,3 +119,19 @@ class RealOps:
         keep = bool(attrs.get("keepdims", 1))
         self._emit(ir.AvgPool(label, [x], [node.output[0]], onnx_op="ReduceMean"),
                    (shape[0], 1, 1) if keep else (shape[0],))
+
+
+def _mode(shape: tuple[int, ...], out: tuple[int, ...]) -> str | None:
+    """How an operand of `shape` is read against an output of shape `out` (both without batch)."""
+    if shape == out:
+        return "full"
+    size = int(np.prod(shape)) if shape else 1
+    if size == 1:
+        return "scalar"
+    if len(out) == 3 and len(shape) == 3:
+        c, h, w = out
+        if shape == (c, 1, 1):
+            return "channel"
+        if shape == (1, h, w):
+            return "plane"
+    return None

@@ -109,6 +109,8 @@ class _Lowering(RealLowering):
             self._lower_pack(node)
         elif isinstance(node, ir.MaxPool):
             self._lower_pool(node)
+        elif isinstance(node, ir.Pad):
+            self._lower_pad(node)
         elif isinstance(node, ir.Flatten):
             self.view_of[node.outputs[0]] = self._storage(node.inputs[0])
         elif isinstance(node, ir.Clip):
@@ -298,6 +300,23 @@ class _Lowering(RealLowering):
             self.view_of[node.outputs[0]] = x
             return
         self._pack(x, node, [], (node.name,))
+
+    def _lower_pad(self, node: ir.Pad) -> None:
+        x = self._storage(node.inputs[0])
+        on_bits = self._kind(x) is ir.Kind.BITS
+        if on_bits and node.value not in (-1.0, 1.0):
+            raise BnnccError(f"a Pad of binary values with value {node.value:g} is not +-1; a 0 pad is exact only "
+                             "as the padding of the Conv that reads it (nothing may sit between them)",
+                             node.name, node.onnx_op)
+        c, h, w = self._dims(x)
+        top, left, bottom, right = node.pads
+        out_dims = (c, h + top + bottom, w + left + right)
+        self._add(node.outputs[0], out_dims, ir.Kind.BITS if on_bits else ir.Kind.REAL)
+        why = (f"constant {node.value:+g} padding on bits (a constant bit, exact)" if on_bits
+               else f"constant {node.value:g} padding on real values")
+        self.layers.append(ir.PadLayer(node.name, [x], list(node.outputs), source=(node.name,), why=why,
+                                       in_dims=(c, h, w), out_dims=out_dims, pad_top=top, pad_left=left,
+                                       value=node.value, on_bits=on_bits))
 
     def _lower_pool(self, node: ir.MaxPool) -> None:
         x = self._storage(node.inputs[0])

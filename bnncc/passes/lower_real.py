@@ -152,17 +152,10 @@ class RealLowering:
     def _lower_binary(self, node: ir.Binary) -> None:
         a, b = (self._as_real(i) for i in node.inputs)
         y = self._out(node)
-        why = f"{node.op} of two real tensors (float32, as onnxruntime)"
-        if node.broadcast < 0:
-            self.layers.append(ir.EltwiseLayer(node.name, [a, b], [y], source=(node.name,), op=node.op.lower(),
-                                               dims=self._dims(a), why=why))
-            return
-        full, k = (a, b) if node.broadcast == 1 else (b, a)
-        op = node.op.lower()
-        if op == "sub" and node.broadcast == 0:
-            op = "rsub"  # k[c] - x
-        self.layers.append(ir.ChannelLayer(node.name, [full, k], [y], source=(node.name,), op=op,
-                                           dims=self._dims(full), why=why + ", per-channel operand"))
+        broadcast = "" if node.modes == ("full", "full") else f" (operands {node.modes[0]}, {node.modes[1]})"
+        self.layers.append(ir.EltwiseLayer(node.name, [a, b], [y], source=(node.name,), op=node.op.lower(),
+                                           dims=self.tensors[y].chw, modes=node.modes,
+                                           why=f"{node.op} of two real tensors{broadcast} (float32, as onnxruntime)"))
 
     def _lower_concat(self, node: ir.Concat) -> None:
         stores = [self._storage(i) for i in node.inputs]
@@ -180,14 +173,21 @@ class RealLowering:
     def _lower_avgpool(self, node: ir.AvgPool) -> None:
         x = self._as_real(node.inputs[0])
         c, h, w = self._dims(x)
+        mlas = False
         if node.window is None:
             out_dims = (c, 1, 1)
             why = "mean over H and W (float sum: order differs from onnxruntime's, last-bit differences possible)"
         else:
             out_dims = (c,) + tuple(node.out_hw)
-            why = "average pool (float sum: order may differ from onnxruntime's, last-bit differences possible)"
+            # onnxruntime runs AveragePool-7..18 through MLAS (except ceil_mode with count_include_pad, and
+            # dilations); the runtime has that order as bnn_avgpool_mlas_f32
+            mlas = (node.opset <= 18 and not (node.ceil_mode and node.count_include_pad)
+                    and node.window.dil_h == 1 and node.window.dil_w == 1)
+            why = ("average pool in onnxruntime's order (MLAS, AveragePool-7..18)" if mlas else
+                   "average pool (AveragePool-19 order)")
         y = self._out(node)
         self.layers.append(ir.AvgPoolLayer(node.name, [x], [y], source=(node.name,), in_dims=(c, h, w),
                                            out_dims=out_dims, window=node.window,
                                            count_include_pad=node.count_include_pad,
-                                           reduce_mean=node.onnx_op == "ReduceMean", why=why))
+                                           reduce_mean=node.onnx_op == "ReduceMean",
+                                           mlas=node.window is not None and mlas, why=why))

@@ -46,7 +46,7 @@ class Machine:
         return self.board or self.qemu_name
 
 
-# 6 KiB of stack: the bit-sliced conv keeps up to BNN_SLICED_MAX_BITS words of weights on the stack.
+# 6 KiB of stack: bnn_conv2d_bin_thresh keeps up to BNN_TRANSPOSE_MAX_BITS words of weights on the stack.
 MICROBIT = Machine("microbit", 0x00000000, 256 * KIB, 0x20000000, 16 * KIB, 16_000_000, 2 * KIB)
 MPS2_AN385 = Machine("mps2-an385", 0x00000000, 4 * MIB, 0x20000000, 4 * MIB, 25_000_000, 64 * KIB, True)
 MPS2_AN386 = Machine("mps2-an386", 0x00000000, 4 * MIB, 0x20000000, 4 * MIB, 25_000_000, 64 * KIB, True)

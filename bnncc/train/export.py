@@ -102,6 +102,18 @@ def _export_dynamo(model: nn.Module, example_input: torch.Tensor, path: Path, op
                                 input_names=["input"], output_names=["logits"], optimize=True)
     # By default keep the weights inside the .onnx file (one file to hand to the compiler).
     program.save(str(path), external_data=external_data)
+    strip_node_metadata(path)
+
+
+def strip_node_metadata(path: Path) -> None:
+    """Drop the per-node provenance the dynamo exporter records (module path, FX node text): about 1 KiB per
+    node, most of a small model's file. External-data references are left as they are."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    for node in model.graph.node:
+        del node.metadata_props[:]
+    onnx.save(model, str(path))
 
 
 def _check_onnx_file(path: Path) -> None:

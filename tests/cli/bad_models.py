@@ -529,10 +529,9 @@ def graph_structure(seed: int) -> list[BadCase]:
     b, x = _cnn_head(seed)
     b.nodes.append(helper.make_node("Split", [x], ["half1", "half2"], name="split", axis=1))
     y = b.node("Div", ["half1", "half2"])
-    div_name = b.nodes[-1].name
     out = _finish_mlp(b, b.flatten(b.sign(y)), 4 * 8 * 8)
-    add("split-then-divide", _graph(b, out), r"uses 2 unsupported construct", "'split' (op Split)",
-        f"'{div_name}' (op Div)")
+    # the Div of the two halves is supported: only the Split is listed
+    add("split-then-divide", _graph(b, out), r"uses 1 unsupported construct", "'split' (op Split)")
     b = ModelBuilder((16,), seed)
     y = b.node("Gemm", [b.start(), b.const(np.ones((0, 16)))], transB=1)
     add("gemm-no-outputs", _graph(b, y), r"weight is empty", f"'{b.nodes[-1].name}' (op Gemm)")
@@ -601,17 +600,16 @@ def unsupported_forms(seed: int) -> list[BadCase]:
     b = ModelBuilder((1, 8, 8), seed)
     y = b.node("Conv", [b.start(), b.node("Reshape", [b.start(), _int64(b, [1, 1, 8, 8])])], kernel_shape=[8, 8])
     add("conv-weight-from-input", _graph(b, y), r"must be a constant", f"'{b.nodes[-1].name}' (op Conv)")
-    # Two computed tensors: Div is refused, and so are broadcasts other than one value per channel.
+    # Two computed tensors: broadcasts other than full, (C, 1, 1), (1, H, W) or scalar are refused.
     for op in ("Add", "Mul", "Sub", "Div"):
         b, x = _cnn_head(seed)
         y = b.conv(x, 8, 8, 3, pads=(1, 1, 1, 1))
         y = b.batchnorm(y, 8, fan_in=72)
-        if op != "Div":
-            y = b.node("ReduceMean", [y], axes=[1], keepdims=1)  # (1, 8, 8) against (8, 8, 8)
+        y = b.node("MaxPool", [y], kernel_shape=[1, 8])  # (8, 8, 1) against (8, 8, 8)
         r = b.node(op, [y, x])
         name = b.nodes[-1].name
         out = _finish_mlp(b, b.flatten(b.sign(r)), 8 * 8 * 8)
-        cause = r"dividing two computed tensors" if op == "Div" else r"only equal shapes or a \(C, 1, 1\)"
+        cause = r"only equal shapes, \(C, 1, 1\), \(1, H, W\) or scalar"
         add(f"two-computed-{op}", _graph(b, out), cause, f"'{name}' (op {op})")
     # Where forms that are not binarizers.
     def where_case(label, build, cause=r"only the binarizer form Where\(x >= 0, 1, -1\)"):

@@ -50,6 +50,13 @@ def _channel_gate(b, x):
     return b.node("Add", [b.chan(5), b.node("ReduceMean", [x], axes=[2, 3], keepdims=1)])
 
 
+def _first_channel(b, x):
+    """A (1, 1, H, W) computed tensor: channel 0 of x through an exact selection conv."""
+    w = np.zeros((1, 5, 1, 1), np.float32)
+    w[0, 0] = 1.0
+    return b.node("Conv", [x, b.const(w)], kernel_shape=[1, 1])
+
+
 ELEMENTWISE = {
     "bn": lambda b, x: b.bn(x, 5),
     "add-const": lambda b, x: b.node("Add", [x, b.chan(5)]),
@@ -65,6 +72,11 @@ ELEMENTWISE = {
     "sub-two": lambda b, x: b.node("Sub", [b.node("Relu", [x]), b.node("Add", [x, b.chan(5)])]),
     "mul-two": lambda b, x: b.node("Sub", [b.node("Mul", [x, b.node("Add", [x, b.chan(5)])]), b.chan(5)]),
     "mul-per-channel-tensor": lambda b, x: b.node("Sub", [b.node("Mul", [x, _channel_gate(b, x)]), b.chan(5)]),
+    "div-two": lambda b, x: b.node("Div", [b.node("Add", [x, b.chan(5)]), b.node("Add", [b.node("Relu", [x]),
+                                                                                       b.const(0.5)])]),
+    "plane-broadcast": lambda b, x: b.node("Sub", [b.node("Mul", [x, _first_channel(b, x)]), b.chan(5)]),
+    "scalar-tensor-broadcast": lambda b, x: b.node("Sub", [b.node("Add", [x, b.node("ReduceMean", [_first_channel(
+        b, x)], axes=[2, 3], keepdims=1)]), b.chan(5)]),
     "rsign-negative-scale": lambda b, x: b.node("Sub", [b.node("Mul", [x, b.chan(5, 1.0)]), b.chan(5)]),
 }
 
@@ -143,11 +155,19 @@ POOLS = {
 }
 
 
+@pytest.mark.parametrize("opset", [17, 19])
 @pytest.mark.parametrize("name", sorted(POOLS))
-def test_average_pools(name):
-    b = mm.MixedBuilder((3, 7, 7), 4)
+def test_average_pools_equal_onnxruntime_bit_for_bit(name, opset, tmp_path):
+    """AveragePool-7..18 runs in MLAS's order (bnn_avgpool_mlas_f32), AveragePool-19 in the plain one."""
+    b = mm.MixedBuilder((3, 7, 7), 4, opset=opset)
     y = b.avgpool(b.start(), **POOLS[name])
-    assert_bit_exact(b.build(b.flatten(y)), samples=200)
+    model = b.build(b.flatten(y))
+    kernel = _kernels(model, tmp_path)[0]
+    both = POOLS[name].get("ceil_mode") and POOLS[name].get("count_include_pad")
+    assert kernel == ("bnn_avgpool_mlas_f32" if opset < 19 and not both else "bnn_avgpool_f32")
+    inputs = np.random.default_rng(1).standard_normal((100, 3 * 7 * 7)).astype(np.float32)
+    c_out, _, original, _ = compile_and_run(model, inputs=inputs)
+    assert np.array_equal(c_out, original)
 
 
 @pytest.mark.parametrize("keepdims", [0, 1])

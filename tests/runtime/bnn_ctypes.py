@@ -40,6 +40,7 @@ _SIGNATURES = {
     "bnn_conv2d_f32_thresh": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_dense_bin_thresh": [_P, _I32, _I32, _P, _P, _I32, _P],
+    "bnn_dense_bin_thresh_sliced": [_P, _I32, _I32, _P, _P, _I32, _P],
     "bnn_dense_bin_f32": [_P, _I32, _I32, _P, _P, _P, _I32, _P],
     "bnn_dense_f32_thresh": [_P, _I32, _P, _P, _I32, _P],
     "bnn_dense_f32_f32": [_P, _I32, _P, _P, _P, _I32, _P],
@@ -62,6 +63,7 @@ _SIGNATURES = {
     "bnn_concat_f32": [_P, Dims, _I32, _P],
     "bnn_concat_bits": [_P, _P, _I32, _I32, _I32, _P],
     "bnn_avgpool_f32": [_P, Dims, ctypes.POINTER(Window), _I32, _I32, _I32, _P, Dims],
+    "bnn_avgpool_mlas_f32": [_P, Dims, ctypes.POINTER(Window), _I32, _I32, _I32, _P, Dims],
     "bnn_global_avgpool_f32": [_P, Dims, _P],
     "bnn_reduce_mean_hw_f32": [_P, Dims, _P],
     "bnn_pack_thresh_chw_f32": [_P, Dims, _P, _P, _P],
@@ -201,6 +203,17 @@ class Runtime:
         out = np.full(n_out, np.nan, dtype=np.float32)
         self._fn("bnn_dense_bin_f32", ref)(_ptr(bits), n_words, k, _ptr(wbits), _ptr(scale),
                                           _ptr(bias), n_out, _ptr(out))
+        return out
+
+    def dense_bin_sliced(self, bits: np.ndarray, k: int, tw: np.ndarray, n_out: int, thresh,
+                         ref: bool = False) -> np.ndarray:
+        """bits: (n_words,); tw: (words(n_out), 32 * n_words) transposed weights."""
+        bits = np.ascontiguousarray(bits, dtype=np.uint32)
+        tw = np.ascontiguousarray(tw, dtype=np.uint32)
+        thresh = np.ascontiguousarray(thresh, dtype=np.int32)
+        out = np.full(words(n_out), 0xDEADBEEF, dtype=np.uint32)
+        self._fn("bnn_dense_bin_thresh_sliced", ref)(_ptr(bits), bits.shape[0], k, _ptr(tw),
+                                                    _ptr(thresh), n_out, _ptr(out))
         return out
 
     def dense_real(self, x: np.ndarray, wbits: np.ndarray, thresh=None, scale=None, bias=None,
@@ -345,12 +358,13 @@ class Runtime:
         return out
 
     def avgpool_f32(self, x, win: Window, out_hw, pad_bottom: int, pad_right: int,
-                    count_include_pad: int, ref: bool = False) -> np.ndarray:
+                    count_include_pad: int, ref: bool = False, mlas: bool = False) -> np.ndarray:
         c, h, w = x.shape
         oh, ow = out_hw
         x = np.ascontiguousarray(x, dtype=np.float32)
         out = np.full((c, oh, ow), np.nan, dtype=np.float32)
-        self._fn("bnn_avgpool_f32", ref)(_ptr(x), Dims(h, w, c), ctypes.byref(win), pad_bottom,
+        name = "bnn_avgpool_mlas_f32" if mlas else "bnn_avgpool_f32"
+        self._fn(name, ref)(_ptr(x), Dims(h, w, c), ctypes.byref(win), pad_bottom,
                                         pad_right, count_include_pad, _ptr(out), Dims(oh, ow, c))
         return out
 

@@ -103,6 +103,10 @@ def test_avgpool(runtime, g, cip, seed):
     for out_hw in ((oh, ow), (oh + 1, ow + 1)):
         got = runtime.avgpool_f32(x, g.window(), out_hw, g.pads[2], g.pads[3], cip)
         _same(got, runtime.avgpool_f32(x, g.window(), out_hw, g.pads[2], g.pads[3], cip, ref=True))
+        if g.dil == (1, 1):
+            got = runtime.avgpool_f32(x, g.window(), out_hw, g.pads[2], g.pads[3], cip, mlas=True)
+            _same(got, runtime.avgpool_f32(x, g.window(), out_hw, g.pads[2], g.pads[3], cip,
+                                           mlas=True, ref=True))
 
 
 @SETTINGS

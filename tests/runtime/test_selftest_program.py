@@ -38,9 +38,9 @@ def test_selftest_passes_on_host(tmp_path, cc):
 @pytest.mark.parametrize("variant", [
     ["-mpopcnt"],                      # hardware popcount branch of bnn_popcount.h
     ["-DBNN_SLICED_MAX_BITS=32"],      # bit-sliced conv almost never applies
-    ["-DBNN_SLICED_MAX_BITS=2047"],    # bit-sliced conv for every test window
+    ["-DBNN_TRANSPOSE_MAX_BITS=2047"],  # bit-sliced plain-layout conv for every test window
     ["-Os"],                           # compact kernels (BNN_COMPACT, runtime_c/bnn.h)
-    ["-O2", "-DBNN_COMPACT=1", "-DBNN_SLICED_MAX_BITS=2047"],  # compact, forced at -O2
+    ["-O2", "-DBNN_COMPACT=1", "-DBNN_TRANSPOSE_MAX_BITS=2047"],  # compact, forced at -O2
 ])
 def test_selftest_build_variants(tmp_path, variant):
     require_tools("gcc")

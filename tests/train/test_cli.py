@@ -144,6 +144,32 @@ def test_schedule_and_stochastic_user_errors(tmp_path, args, message):
     assert not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.parametrize("arch,extra", [("bireal", ["--binary-first"]), ("reactnet", ["--dynamo", "--external-data"]),
+                                        ("densenet", []), ("bnfree", ["--agc", "0.05", "--ste", "approx"])])
+def test_train_mixed_precision_archs(tmp_path, arch, extra):
+    out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
+    result = CliRunner().invoke(train_command, [
+        "--arch", arch, "--epochs", "10" if arch == "bnfree" else "3", "--width", "128", "-o", str(out), "--metrics", str(metrics),
+        "--no-progress"] + extra)
+    assert result.exit_code == 0, result.output
+    data = json.loads(metrics.read_text())
+    assert data["config"]["arch"] == arch and data["test_accuracy"] > 0.3  # chance is 0.1
+    assert data["onnx_check"]["argmax_agree"] == data["onnx_check"]["samples"]
+    assert data["config"]["real_first"] is (False if "--binary-first" in extra else None)
+    assert data["config"]["agc"] == {"bnfree": 0.05}.get(arch, 0.0)  # bnfree defaults to 0.1
+    assert (tmp_path / "m.onnx.data").exists() == ("--external-data" in extra)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--arch", "bnfree", "--optimizer", "bop"], "--optimizer adam"),
+    (["--external-data"], "--dynamo"),
+])
+def test_mixed_precision_user_errors(tmp_path, args, message):
+    result = CliRunner().invoke(train_command, args + ["-o", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.onnx").exists()
+
+
 @pytest.mark.parametrize("optimizer,extra", [("pbop", []), ("adam", ["--stochastic", "all"]),
                                              ("bop2nd", ["--schedule", "tau=cosine:1e-3:1e-5"])])
 def test_pbop_and_stochastic_models_export_and_verify_on_host(tmp_path, optimizer, extra):
@@ -155,3 +181,13 @@ def test_pbop_and_stochastic_models_export_and_verify_on_host(tmp_path, optimize
     assert result.exit_code == 0, result.output
     data = json.loads(metrics.read_text())
     assert data["verify_ok"] is True and data["config"]["optimizer"] == optimizer
+
+
+def test_train_mixed_arch_with_verify_on_host(tmp_path):
+    require_tools("cc")
+    out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
+    result = CliRunner().invoke(train_command, [
+        "--arch", "reactnet", "--epochs", "1", "--width", "64", "-o", str(out), "--metrics", str(metrics),
+        "--no-progress", "--verify"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(metrics.read_text())["verify"] == {"host": True}

@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 from bnncc.train.export import export_onnx, onnx_op_types  # noqa: E402
+from tests.helpers.tools import require_tools  # noqa: E402
 from bnncc.train.models import MIXED_ARCHS  # noqa: E402
 
 # The ops of bnn-methods.md table (a) for these nets, plus what the exporters add around them (constants,
@@ -125,10 +126,7 @@ def _verify_or_xfail(path, inputs, target="host"):
 @pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
 @pytest.mark.parametrize("arch", sorted(MIXED_ARCHS))
 def test_both_exports_verify_on_host(tmp_path, arch, dynamo):
-    import shutil
-
-    if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no host C compiler")
+    require_tools("cc")
     path, _, x = export(arch, tmp_path, dynamo, real=not dynamo)  # dynamo with binary first/last layers
     report = _verify_or_xfail(path, x.reshape(len(x), -1).numpy())
     assert report.ok, report.summary()

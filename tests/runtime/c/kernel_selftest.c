@@ -17,6 +17,10 @@
 #include "bnn.h"
 #include "bnn_ref.h"
 
+/* SELFTEST_WIDE (default 0): also 4608-bit windows, ~19 KiB more RAM (not on the micro:bit). */
+#ifndef SELFTEST_WIDE
+#define SELFTEST_WIDE 0
+#endif
 #ifndef SELFTEST_CASES
 #define SELFTEST_CASES 120
 #endif
@@ -213,6 +217,74 @@ static int32_t check_conv_real(void)
     return fails;
 }
 
+/* The sliced dense on random transposed weights for the input in g_in (bits from k on 0 in
+ * both), if they fit g_w. */
+static int32_t check_dense_sliced(int32_t n_words, int32_t k, int32_t n_out)
+{
+    int32_t bits = 32 * n_words, g, j;
+    if (BNN_WORDS(n_out) * bits > W_WORDS) {
+        return 0;
+    }
+    for (g = 0; g < BNN_WORDS(n_out); ++g) {
+        int32_t n = n_out - g * 32 < 32 ? n_out - g * 32 : 32;
+        for (j = 0; j < bits; ++j) {
+            g_w[g * bits + j] = j < k ? rnd() & (0xffffffffu >> (32 - n)) : 0u;
+        }
+    }
+    bnn_dense_bin_thresh_sliced(g_in, n_words, k, g_w, g_thresh_i, n_out, g_out_a);
+    bnn_dense_bin_thresh_sliced_ref(g_in, n_words, k, g_w, g_thresh_i, n_out, g_out_b);
+    return !same(g_out_a, g_out_b, BNN_WORDS(n_out));
+}
+
+#if SELFTEST_WIDE
+/* Windows up to 3x3x512 = 4608 bits (the bit-sliced counters' upper levels, Helium lane
+ * folding): one group of up to 32 output channels, conv and dense. */
+#define WIDE_BITS 4608
+static uint32_t g_wide_tw[WIDE_BITS];
+static uint32_t g_wide_in[4 * 4 * 16];
+static uint32_t g_wide_out_a[4 * 4], g_wide_out_b[4 * 4];
+
+static int32_t check_wide(void)
+{
+    int32_t fails = 0, n, j;
+    for (n = 0; n < 12; ++n) {
+        static const bnn_window win = {3, 3, 1, 1, 1, 1, 1, 1};
+        int32_t c_in = n < 4 ? 512 - 32 * n : rnd_range(200, 512), c_out = rnd_range(1, 32);
+        int32_t bits = 9 * c_in, n_words = rnd_range(100, 144), k;
+        bnn_dims in_d, out_d;
+        in_d.h = rnd_range(1, 4);
+        in_d.w = rnd_range(1, 4);
+        in_d.c = c_in;
+        out_d.h = in_d.h;
+        out_d.w = in_d.w;
+        out_d.c = c_out;
+        fill_bits(g_wide_in, in_d.h * in_d.w, c_in);
+        for (j = 0; j < bits; ++j) {
+            g_wide_tw[j] = rnd() & (0xffffffffu >> (32 - c_out));
+        }
+        for (j = 0; j < c_out; ++j) { /* thresholds near the middle: both outcomes occur */
+            g_thresh_i[j] = rnd_range(-200, 200);
+        }
+        bnn_conv2d_bin_thresh_sliced(g_wide_in, in_d, g_wide_tw, g_thresh_i, &win, g_wide_out_a,
+                                     out_d);
+        bnn_conv2d_bin_thresh_sliced_ref(g_wide_in, in_d, g_wide_tw, g_thresh_i, &win,
+                                         g_wide_out_b, out_d);
+        fails += !same(g_wide_out_a, g_wide_out_b, in_d.h * in_d.w);
+        k = 32 * n_words - rnd_range(0, 31);
+        fill_bits(g_wide_in, 1, k);
+        for (j = 0; j < 32 * n_words; ++j) {
+            g_wide_tw[j] = j < k ? rnd() & (0xffffffffu >> (32 - c_out)) : 0u;
+        }
+        bnn_dense_bin_thresh_sliced(g_wide_in, n_words, k, g_wide_tw, g_thresh_i, c_out,
+                                    g_wide_out_a);
+        bnn_dense_bin_thresh_sliced_ref(g_wide_in, n_words, k, g_wide_tw, g_thresh_i, c_out,
+                                        g_wide_out_b);
+        fails += !same(g_wide_out_a, g_wide_out_b, 1);
+    }
+    return fails;
+}
+#endif
+
 static int32_t check_dense(void)
 {
     int32_t fails = 0, n, i;
@@ -238,6 +310,7 @@ static int32_t check_dense(void)
         bnn_dense_bin_thresh(g_in, n_words, k, g_w, g_thresh_i, n_out, g_out_a);
         bnn_dense_bin_thresh_ref(g_in, n_words, k, g_w, g_thresh_i, n_out, g_out_b);
         fails += !same(g_out_a, g_out_b, BNN_WORDS(n_out));
+        fails += check_dense_sliced(n_words, k, n_out);
         bnn_dense_bin_f32(g_in, n_words, k, g_w, g_scale, g_bias, n_out, (float *)g_out_a);
         bnn_dense_bin_f32_ref(g_in, n_words, k, g_w, g_scale, g_bias, n_out, (float *)g_out_b);
         fails += !same(g_out_a, g_out_b, n_out);
@@ -467,6 +540,12 @@ static int32_t check_avgpool_concat(void)
         bnn_avgpool_f32(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_a, out_d);
         bnn_avgpool_f32_ref(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_b, out_d);
         fails += !same(g_out_a, g_out_b, c * out_d.h * out_d.w);
+        if (win.dil_h == 1 && win.dil_w == 1) {
+            bnn_avgpool_mlas_f32(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_a, out_d);
+            bnn_avgpool_mlas_f32_ref(g_fin, in_d, &win, pad_b, pad_r, n & 1, (float *)g_out_b,
+                                     out_d);
+            fails += !same(g_out_a, g_out_b, c * out_d.h * out_d.w);
+        }
         /* concat of three BITS inputs with random channel counts, 4 pixels */
         hw = 4;
         for (k = 0; k < 3; ++k) {
@@ -504,6 +583,11 @@ int main(void)
     fails = check_dense();
     printf("dense        : %ld mismatches\n", (long)fails);
     total += fails;
+#if SELFTEST_WIDE
+    fails = check_wide();
+    printf("wide sliced  : %ld mismatches\n", (long)fails);
+    total += fails;
+#endif
     fails = check_pool_and_pack();
     printf("pool+pack    : %ld mismatches\n", (long)fails);
     total += fails;
