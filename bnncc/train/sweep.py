@@ -280,7 +280,10 @@ def plot(spec: dict, summary: dict, path: Path) -> None:
             high = [100 * max(t["test_acc"][i] for t in ts) for i in range(epochs)]
             ax.fill_between(range(1, epochs + 1), low, high, color=line.get_color(), alpha=0.15)
     ax.axhline(100 * summary["target"], color="grey", lw=0.8, ls="--")
-    ax.set(xlabel="epoch", ylabel="test accuracy % (mean, band: min-max)", title=spec.get("title", spec["name"]))
+    import textwrap
+
+    ax.set(xlabel="epoch", ylabel="test accuracy % (mean, band: min-max)")
+    ax.set_title("\n".join(textwrap.wrap(spec.get("title", spec["name"]), 70)), fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
