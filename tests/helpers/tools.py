@@ -24,6 +24,7 @@ DEBIAN_PACKAGE = {
     "cmake": "cmake",
     "arm-none-eabi-gcc": "gcc-arm-none-eabi",
     "arm-none-eabi-nm": "binutils-arm-none-eabi",
+    "arm-none-eabi-objdump": "binutils-arm-none-eabi",
     "qemu-system-arm": "qemu-system-arm",
 }
 NEWLIB_HEADERS = Path("/usr/lib/arm-none-eabi/include/stdint.h")  # where clang --target=thumbv* finds libc

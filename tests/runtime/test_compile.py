@@ -104,8 +104,8 @@ def test_no_fused_multiply_add(tmp_path, core):
     (which contracts by default) with bnncc's -ffp-contract=off, and by clang at its default
     -ffp-contract=on (the #pragma STDC FP_CONTRACT OFF in bnn.h governs it). The control build without the flag shows
     that the check would see contraction."""
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc not found")
+    require_tools("arm-none-eabi-gcc", "arm-none-eabi-objdump")
+    require_newlib_headers()  # and clang
     fpu = CORES[core]
     contracted = []
     for src in SOURCES:
@@ -116,13 +116,12 @@ def test_no_fused_multiply_add(tmp_path, core):
         assert _fused_ops(obj) == [], src.name
         subprocess.run(base, check=True)
         contracted += _fused_ops(obj)
-        if shutil.which("clang") is not None:
-            done = subprocess.run(
-                ["clang", "--target=thumbv7em-none-eabi" if core == "cortex-m4"
-                 else "--target=thumbv8.1m.main-none-eabi", f"-mcpu={core}", "-mfloat-abi=hard",
-                 "-O2", "-std=c99", "-ffp-contract=on", "-isystem",
-                 "/usr/lib/arm-none-eabi/include", "-I", str(RUNTIME_DIR), "-c", str(src),
-                 "-o", str(obj)], capture_output=True, text=True)
-            assert done.returncode == 0, done.stderr
-            assert _fused_ops(obj) == [], f"clang: {src.name}"
+        done = subprocess.run(
+            ["clang", "--target=thumbv7em-none-eabi" if core == "cortex-m4"
+             else "--target=thumbv8.1m.main-none-eabi", f"-mcpu={core}", "-mfloat-abi=hard",
+             "-O2", "-std=c99", "-ffp-contract=on", "-isystem",
+             "/usr/lib/arm-none-eabi/include", "-I", str(RUNTIME_DIR), "-c", str(src),
+             "-o", str(obj)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert _fused_ops(obj) == [], f"clang: {src.name}"
     assert contracted, "control: gnu99 without -ffp-contract=off should have fused something"

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.tools import require_tools
 
 from bnncc.resources import runtime_dir
 
@@ -16,22 +15,7 @@ DUMMY_DIR = Path(__file__).parent / "dummy_model"
 ARM_CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 
 
-@pytest.fixture
-def qemu_toolchain() -> None:
-    require_tools("arm-none-eabi-gcc", "qemu-system-arm")
-
-
 needs_qemu = pytest.mark.usefixtures("qemu_toolchain")  # fails (naming the package) if a tool is missing
-
-
-@pytest.fixture
-def arm_gcc() -> None:
-    require_tools("arm-none-eabi-gcc")
-
-
-@pytest.fixture
-def cmake_tool() -> None:
-    require_tools("cmake")
 
 
 def copy_model(dest: Path, net_c: str | None = None) -> Path:

@@ -16,6 +16,7 @@ from bnncc.errors import BnnccError
 from bnncc.targets.bench import bench_model, format_bench
 from bnncc.targets.boards import all_boards, get_board
 from bnncc.verify import verify_model
+from tests.helpers.tools import require_tools
 from tests.targets.conftest import needs_qemu
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +84,7 @@ def test_preset_links_the_example_cnn_within_its_sizes(compiled_cnn, board):
 @pytest.mark.qemu
 @needs_qemu
 def test_board_project_make_run(tmp_path):
+    require_tools("make")
     out = tmp_path / "out"
     compile_model(DIGITS / "cnn.onnx", out, target="cortex-m4", board="netduinoplus2")
     assert "-M netduinoplus2" in (out / "Makefile").read_text()
