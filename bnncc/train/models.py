@@ -131,7 +131,8 @@ class BiRealNet(_MixedNet):
 
 
 class ReActNet(_MixedNet):
-    """ReActNet-A for 8x8: stem(c) -> React(c,c) -> React(c,2c,stride 2; concat doubling) -> React(2c,2c) -> GAP -> FC."""
+    """ReActNet-A for 8x8: stem(c) -> React(c,c) -> React(c,2c,stride 2; concat doubling) -> React(2c,2c)
+    -> GAP -> FC."""
 
     def __init__(self, in_channels: int = 1, channels: int = 16, num_classes: int = 10, weight_mode: str = "latent",
                  ste: str = "approx", real_first: bool = True, real_last: bool = True):
