@@ -1,4 +1,4 @@
-"""The `bnncc` command line: compile, verify, inspect, bench, boards, train.
+"""The `bnncc` command line: compile, verify, inspect, bench, boards, train, sweep.
 
 Every failure a user can cause ends in one line `error: ...` and exit code 2, never a traceback
 (set BNNCC_DEBUG=1 to see one).
@@ -133,6 +133,12 @@ def _register_optional() -> None:
         pass
     else:
         main.add_command(train_command, "train")
+    try:
+        from .train.sweep import sweep_command
+    except ImportError:
+        pass
+    else:
+        main.add_command(sweep_command, "sweep")
 
 
 _register_optional()

@@ -1,4 +1,5 @@
-"""PyTorch side of bnncc: binary layers, Bop optimizers, models, ONNX export, data and the `train` command.
+"""PyTorch side of bnncc: binary layers, Bop / PBop optimizers, models, ONNX export, data, and the `train`
+and `sweep` commands.
 
 `import bnncc` never imports this package, and importing `bnncc.train` itself does not import torch either:
 the names below are loaded on first use (PEP 562), so `from bnncc.train import Bop` works and
@@ -13,8 +14,9 @@ _EXPORTS = {
     "BinaryLinear": "layers", "BinaryConv2d": "layers", "SignActivation": "layers",
     "clip_latent_weights": "layers", "deploy_copy": "layers", "weight_parameters": "layers",
     "sign_ste": "ste", "ste_derivative": "ste",
-    "Bop": "optim", "Bop2ndOrder": "optim", "split_parameters": "optim",
-    "make_schedule": "schedules", "apply_schedules": "schedules",
+    "set_stochastic": "layers",
+    "Bop": "optim", "Bop2ndOrder": "optim", "PBop": "optim", "split_parameters": "optim",
+    "make_schedule": "schedules", "apply_schedules": "schedules", "parse_schedule": "schedules",
     "BinaryMLP": "models", "BinaryCNN": "models", "FloatMLP": "models",
     "export_onnx": "export", "sign_input_zero_fraction": "export",
     "load_digits_split": "data", "load_mnist": "data", "read_idx": "data",

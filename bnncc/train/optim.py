@@ -1,4 +1,4 @@
-"""Bop and Bop2ndOrder: optimizers for genuinely binary weights, plus the parameter split helper.
+"""Bop, Bop2ndOrder and PBop: optimizers for genuinely binary weights, plus the parameter split helper.
 
 Notation: w in {-1, +1}, g = dL/dw (the STE pseudo-gradient), sgn with 0 -> +1.
 
@@ -13,6 +13,11 @@ Bop2ndOrder (Suarez-Ramirez et al. 2021):
 The "unbiased" variant is the reference code's constant rescaling by the current gamma and sigma (not
 Adam's 1 - beta^t correction); it is the biased rule with tau' ~ tau * gamma / sqrt(sigma).
 A flip moves w against the averaged gradient: when m > 0 the loss falls as w decreases, so +1 -> -1.
+PBop (bnncc's formulation of the thesis's probabilistic binary optimizer, docs/pbop.md): the parameter is a
+logit theta, p(w = +1) = sigmoid(theta), and theta.grad holds g = dL/dw of the sampled weight:
+    m <- (1 - gamma) m + gamma g                       (Bop's momentum; gamma = 1: none)
+    theta <- theta - eta * 2 p (1 - p) * m             (chain rule through E[w] = 2p - 1, p before the step)
+    theta <- clamp(theta, -theta_max, theta_max)       (only if theta_max is given)
 
 Real parameters (BatchNorm, biases, latent weights) belong to a standard optimizer; `split_parameters`
 separates them. The optimizers here ignore parameters without gradients.
@@ -88,11 +93,42 @@ class Bop2ndOrder(torch.optim.Optimizer):
         return loss
 
 
+class PBop(torch.optim.Optimizer):
+    def __init__(self, params: Iterable[torch.Tensor], eta: float = 1.0, gamma: float = 1e-1,
+                 theta_max: float | None = None):
+        if eta <= 0 or not 0 < gamma <= 1 or (theta_max is not None and theta_max <= 0):
+            raise ValueError("PBop needs eta > 0, 0 < gamma <= 1 and theta_max > 0 (or None)")
+        super().__init__(params, dict(eta=eta, gamma=gamma, theta_max=theta_max))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            eta, gamma, theta_max = group["eta"], group["gamma"], group["theta_max"]
+            for theta in group["params"]:
+                if theta.grad is None:
+                    continue
+                state = self.state[theta]
+                if "m" not in state:
+                    state["m"] = torch.zeros_like(theta)
+                m = state["m"]
+                m.mul_(1.0 - gamma).add_(theta.grad, alpha=gamma)
+                p = torch.sigmoid(theta)
+                theta.sub_(eta * 2.0 * p * (1.0 - p) * m)
+                if theta_max is not None:
+                    theta.clamp_(-theta_max, theta_max)
+        return loss
+
+
 def split_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-    """(binary, real): +-1 weights for Bop; everything else (BN, biases, latent or real layers) for Adam."""
+    """(binary, real): +-1 weights for Bop (or PBop's logits); everything else (BN, biases, latent or real
+    layers) for Adam."""
     from bnncc.train.layers import weight_parameters
 
-    binary = weight_parameters(model, "binary")
+    binary = weight_parameters(model, "binary") + weight_parameters(model, "pbop")
     binary_ids = {id(p) for p in binary}
     real = [p for p in model.parameters() if id(p) not in binary_ids]
     return binary, real

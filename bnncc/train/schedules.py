@@ -5,6 +5,11 @@ Each schedule is a function epoch -> value for epoch = 0 .. epochs-1:
     step         v0 * factor ** (epoch // step_every)
     exponential  v0 * (final / v0) ** (epoch / (epochs - 1))       (geometric from v0 to final)
     cosine       final + (v0 - final) * (1 + cos(pi * epoch / (epochs - 1))) / 2
+
+On the command line (`bnncc train --schedule NAME=SPEC`) a schedule is written as text, parsed by
+`parse_schedule`:
+    constant[:v0]   step[:v0[:factor[:step_every]]]   exponential[:v0[:final]]   cosine[:v0[:final]]
+A missing v0 is the configured value of the hyper-parameter; a missing final is 1 % of v0.
 """
 
 from __future__ import annotations
@@ -48,3 +53,25 @@ def apply_schedules(optimizer: torch.optim.Optimizer, schedules: dict[str, Sched
             if name not in group:
                 raise KeyError(f"optimizer {type(optimizer).__name__} has no hyper-parameter '{name}'")
             group[name] = value
+
+
+def parse_schedule(spec: str, default_initial: float, epochs: int) -> Schedule:
+    """`kind[:v0[:final]]` (step: `step[:v0[:factor[:step_every]]]`) -> a schedule; ValueError when malformed."""
+    kind, *numbers = spec.split(":")
+    if kind not in SCHEDULE_KINDS:
+        raise ValueError(f"unknown schedule '{kind}' in '{spec}', expected one of {SCHEDULE_KINDS}")
+    most = {"constant": 1, "step": 3, "exponential": 2, "cosine": 2}[kind]
+    if len(numbers) > most:
+        raise ValueError(f"schedule '{spec}' has more than {most} number(s) after '{kind}'")
+    try:
+        values = [float(n) for n in numbers]
+    except ValueError:
+        raise ValueError(f"schedule '{spec}' has a part that is not a number") from None
+    initial = values[0] if values else default_initial
+    if kind == "step":
+        factor = values[1] if len(values) > 1 else 0.1
+        every = values[2] if len(values) > 2 else None
+        if every is not None and (every < 1 or every != int(every)):
+            raise ValueError(f"schedule '{spec}': step_every must be a whole number >= 1")
+        return make_schedule("step", initial, epochs, factor=factor, step_every=None if every is None else int(every))
+    return make_schedule(kind, initial, epochs, final=values[1] if len(values) > 1 else None)

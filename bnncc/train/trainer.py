@@ -13,14 +13,15 @@ from torch import nn
 
 from bnncc.train.blocks import adaptive_gradient_clip
 from bnncc.train.data import Split
-from bnncc.train.layers import clip_latent_weights
+from bnncc.train.layers import clip_latent_weights, set_stochastic
 from bnncc.train.models import MIXED_ARCHS, BinaryCNN, BinaryMLP, FloatMLP
-from bnncc.train.optim import Bop, Bop2ndOrder, split_parameters
-from bnncc.train.schedules import apply_schedules, make_schedule
+from bnncc.train.optim import Bop, Bop2ndOrder, PBop, split_parameters
+from bnncc.train.schedules import apply_schedules, make_schedule, parse_schedule
 
 ARCHS = ("mlp", "cnn", "float-mlp", *MIXED_ARCHS)
 IMAGE_ARCHS = ("cnn", *MIXED_ARCHS)  # take (N, 1, S, S) images rather than flat features
-OPTIMIZERS = ("adam", "bop", "bop2nd", "bop2nd-unbiased")
+OPTIMIZERS = ("adam", "bop", "bop2nd", "bop2nd-unbiased", "pbop")
+STOCHASTIC = ("off", "weights", "all")  # stochastic binarization in training: none, weights, weights + activations
 
 
 @dataclass
@@ -42,13 +43,34 @@ class TrainConfig:
     real_first: bool | None = None  # float32 first layer; None: the arch's default (mlp/cnn no, mixed archs yes)
     real_last: bool | None = None   # float32 last layer (classifier); None: as real_first
     agc: float = 0.0          # adaptive gradient clipping factor lambda (0: off; the BN-free net uses it)
+    eta: float = 1.0          # PBop logit step size
+    theta_max: float | None = None  # PBop logit clamp (None: none)
+    stochastic: str = "off"   # off | weights | all (weights and activations), training only
+    schedules: dict | None = None   # per hyper-parameter schedules {"tau": "cosine:1e-3:1e-5", ...}
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def uses_bop(config: TrainConfig) -> bool:
-    return config.optimizer.startswith("bop")
+    """True for the optimizers of binary (non-latent) weights: Bop, Bop2ndOrder and PBop."""
+    return config.optimizer.startswith("bop") or config.optimizer == "pbop"
+
+
+def build_model(config: TrainConfig, num_features: int, image_size: int, num_classes: int = 10) -> nn.Module:
+    """The architecture of `config` with its weight mode (PBop: logits) and stochastic binarization set."""
+    if config.stochastic not in STOCHASTIC:
+        raise ValueError(f"unknown stochastic mode '{config.stochastic}', expected one of {STOCHASTIC}")
+    model = _build_arch(config, num_features, image_size, num_classes)
+    if config.optimizer == "pbop":
+        from bnncc.train.layers import PBOP_INIT, _BinaryWeightMixin
+
+        with torch.no_grad():   # the arch was built with +-1 weights; theta = PBOP_INIT * w
+            for module in model.modules():
+                if isinstance(module, _BinaryWeightMixin) and module.weight_mode == "binary":
+                    module.weight.mul_(PBOP_INIT)
+                    module.weight_mode = "pbop"
+    return set_stochastic(model, weights=config.stochastic != "off", activations=config.stochastic == "all")
 
 
 def cnn_channels(width: int) -> tuple[int, int, int]:
@@ -60,7 +82,7 @@ def mixed_channels(width: int) -> int:
     return max(4, width // 16)
 
 
-def build_model(config: TrainConfig, num_features: int, image_size: int, num_classes: int = 10) -> nn.Module:
+def _build_arch(config: TrainConfig, num_features: int, image_size: int, num_classes: int = 10) -> nn.Module:
     weight_mode = "binary" if uses_bop(config) else "latent"
     mixed = config.arch in MIXED_ARCHS
     real_first = mixed if config.real_first is None else config.real_first
@@ -87,24 +109,49 @@ def model_input(x: np.ndarray | torch.Tensor, arch: str, image_size: int) -> tor
     return t
 
 
+# Hyper-parameter names on the command line -> the param-group key of the optimizer that holds them
+SCHEDULABLE = {"lr": "lr", "gamma": "gamma", "sigma": "sigma", "tau": "threshold", "eta": "eta"}
+
+
 def build_optimizers(model: nn.Module, config: TrainConfig):
-    """[(optimizer, {hyper-parameter: schedule})]: Adam alone, or Bop* on binary weights + Adam on the rest."""
+    """[(optimizer, {group key: schedule})]: Adam alone, or Bop* / PBop on binary weights + Adam on the rest.
+
+    `config.schedule` (a kind) schedules the Adam lr and Bop's / PBop's gamma from their configured values to
+    1 %; `config.schedules` {name: spec} overrides or adds one hyper-parameter each (see SCHEDULABLE)."""
     def sched(initial: float):
         return make_schedule(config.schedule, initial, config.epochs)
 
     if not uses_bop(config):
         adam = torch.optim.Adam(model.parameters(), lr=config.lr)
-        return [(adam, {"lr": sched(config.lr)})]
-    binary, real = split_parameters(model)
-    if config.optimizer == "bop":
-        bop = Bop(binary, threshold=config.tau, gamma=config.gamma)
-    elif config.optimizer in ("bop2nd", "bop2nd-unbiased"):
-        bop = Bop2ndOrder(binary, threshold=config.tau, gamma=config.gamma, sigma=config.sigma,
-                          bias_correction=config.optimizer == "bop2nd-unbiased")
+        result = [(adam, {"lr": sched(config.lr)})]
     else:
-        raise ValueError(f"unknown optimizer '{config.optimizer}', expected one of {OPTIMIZERS}")
-    adam = torch.optim.Adam(real, lr=config.lr)
-    return [(bop, {"gamma": sched(config.gamma)}), (adam, {"lr": sched(config.lr)})]
+        binary, real = split_parameters(model)
+        if config.optimizer == "bop":
+            bop = Bop(binary, threshold=config.tau, gamma=config.gamma)
+        elif config.optimizer in ("bop2nd", "bop2nd-unbiased"):
+            bop = Bop2ndOrder(binary, threshold=config.tau, gamma=config.gamma, sigma=config.sigma,
+                              bias_correction=config.optimizer == "bop2nd-unbiased")
+        elif config.optimizer == "pbop":
+            bop = PBop(binary, eta=config.eta, gamma=config.gamma, theta_max=config.theta_max)
+        else:
+            raise ValueError(f"unknown optimizer '{config.optimizer}', expected one of {OPTIMIZERS}")
+        adam = torch.optim.Adam(real, lr=config.lr)
+        result = [(bop, {"gamma": sched(config.gamma)}), (adam, {"lr": sched(config.lr)})]
+    for name, spec in (config.schedules or {}).items():
+        if name not in SCHEDULABLE:
+            raise ValueError(f"cannot schedule '{name}': expected one of {tuple(SCHEDULABLE)}")
+        key = SCHEDULABLE[name]
+        owner = next((i for i, (opt, _) in enumerate(result) if key in opt.param_groups[0]), None)
+        if owner is None or (name == "gamma" and config.optimizer == "adam"):
+            raise ValueError(f"optimizer {config.optimizer} has no hyper-parameter '{name}' to schedule")
+        result[owner][1][key] = parse_schedule(spec, getattr(config, name), config.epochs)
+    return result
+
+
+def hyper_parameters(optimizers) -> dict:
+    """The current scheduled values, by command-line name: recorded in every epoch's history entry."""
+    names = {key: name for name, key in SCHEDULABLE.items()}
+    return {names[key]: opt.param_groups[0][key] for opt, schedules in optimizers for key in schedules}
 
 
 def _agc_parameters(model: nn.Module) -> list[nn.Parameter]:
@@ -165,7 +212,7 @@ def train_model(model: nn.Module, split: Split, config: TrainConfig,
                 bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
         record = dict(epoch=epoch + 1, loss=total_loss / len(x_train),
                       train_acc=accuracy(model, x_train, y_train), test_acc=accuracy(model, x_test, y_test),
-                      seconds=time.perf_counter() - start)
+                      seconds=time.perf_counter() - start, hyper_parameters=hyper_parameters(optimizers))
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)

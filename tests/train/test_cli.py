@@ -115,6 +115,35 @@ def test_package_exports_load_lazily():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_schedules_on_the_command_line_are_applied_and_stored(tmp_path):
+    out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
+    result = CliRunner().invoke(train_command, [
+        "--optimizer", "bop2nd", "--epochs", "3", "--width", "16", "--schedule", "step",
+        "--schedule", "tau=cosine:1e-3:1e-5", "--schedule", "sigma=exponential:1e-2:1e-4",
+        "-o", str(out), "--metrics", str(metrics), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(metrics.read_text())
+    assert data["config"]["schedule"] == "step"
+    assert data["config"]["schedules"] == {"tau": "cosine:1e-3:1e-5", "sigma": "exponential:1e-2:1e-4"}
+    taus = [h["hyper_parameters"]["tau"] for h in data["history"]]
+    sigmas = [h["hyper_parameters"]["sigma"] for h in data["history"]]
+    assert taus == pytest.approx([1e-3, 5.05e-4, 1e-5]) and sigmas == pytest.approx([1e-2, 1e-3, 1e-4])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--schedule", "linear"], "--schedule linear"),
+    (["--schedule", "tau=cosine:x"], "not a number"),
+    (["--schedule", "beta=cosine"], "cannot schedule 'beta'"),
+    (["--schedule", "tau=cosine"], "no hyper-parameter 'tau'"),          # adam has no tau
+    (["--optimizer", "bop", "--stochastic", "weights"], "--optimizer adam"),
+])
+def test_schedule_and_stochastic_user_errors(tmp_path, args, message):
+    result = CliRunner().invoke(train_command, args + ["--epochs", "1", "--width", "8",
+                                                       "-o", str(tmp_path / "m.onnx"), "--no-progress"])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.onnx").exists()
+
+
 @pytest.mark.parametrize("arch,extra", [("bireal", ["--binary-first"]), ("reactnet", ["--dynamo", "--external-data"]),
                                         ("densenet", []), ("bnfree", ["--agc", "0.05", "--ste", "approx"])])
 def test_train_mixed_precision_archs(tmp_path, arch, extra):
@@ -139,6 +168,19 @@ def test_mixed_precision_user_errors(tmp_path, args, message):
     result = CliRunner().invoke(train_command, args + ["-o", str(tmp_path / "m.onnx")])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("optimizer,extra", [("pbop", []), ("adam", ["--stochastic", "all"]),
+                                             ("bop2nd", ["--schedule", "tau=cosine:1e-3:1e-5"])])
+def test_pbop_and_stochastic_models_export_and_verify_on_host(tmp_path, optimizer, extra):
+    require_tools("cc")
+    out, metrics = tmp_path / "m.onnx", tmp_path / "metrics.json"
+    result = CliRunner().invoke(train_command, [
+        "--optimizer", optimizer, "--epochs", "2", "--width", "16", "-o", str(out), "--metrics", str(metrics),
+        "--no-progress", "--verify"] + extra)
+    assert result.exit_code == 0, result.output
+    data = json.loads(metrics.read_text())
+    assert data["verify_ok"] is True and data["config"]["optimizer"] == optimizer
 
 
 def test_train_mixed_arch_with_verify_on_host(tmp_path):

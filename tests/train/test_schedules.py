@@ -38,3 +38,36 @@ def test_apply_schedules_sets_named_hyper_parameters():
 def test_unknown_schedule_is_rejected():
     with pytest.raises(ValueError):
         make_schedule("linear-warmup", 1.0, 3)
+
+
+def test_parse_schedule_specs():
+    from bnncc.train.schedules import parse_schedule
+
+    cos = parse_schedule("cosine:1e-3:1e-5", 7.0, 3)
+    assert [cos(e) for e in range(3)] == pytest.approx([1e-3, (1e-3 + 1e-5) / 2, 1e-5])
+    assert parse_schedule("cosine", 2.0, 3)(2) == pytest.approx(0.02)        # v0 from the config, final 1 %
+    assert parse_schedule("constant", 0.5, 4)(3) == 0.5
+    step = parse_schedule("step:1:0.5:2", 7.0, 6)
+    assert [step(e) for e in range(6)] == pytest.approx([1, 1, 0.5, 0.5, 0.25, 0.25])
+    expo = parse_schedule("exponential:1e-2:1e-4", 7.0, 3)
+    assert [expo(e) for e in range(3)] == pytest.approx([1e-2, 1e-3, 1e-4])
+    for bad in ("linear", "cosine:x", "constant:1:2", "step:1:0.1:0.5"):
+        with pytest.raises(ValueError):
+            parse_schedule(bad, 1.0, 3)
+
+
+def test_per_name_schedules_reach_the_right_optimizer_and_are_recorded():
+    from bnncc.train.trainer import TrainConfig, build_model, build_optimizers, hyper_parameters
+
+    config = TrainConfig(optimizer="bop2nd", epochs=3, width=8, schedule="cosine", tau=1e-3,
+                         schedules={"tau": "step:1e-3:0.1:1", "sigma": "constant:0.05"})
+    optimizers = build_optimizers(build_model(config, 64, 8), config)
+    for opt, schedules in optimizers:
+        apply_schedules(opt, schedules, 2)
+    values = hyper_parameters(optimizers)
+    assert values["tau"] == pytest.approx(1e-5) and values["sigma"] == 0.05
+    assert values["gamma"] == pytest.approx(1e-5) and values["lr"] == pytest.approx(1e-4)  # the kind: cosine to 1 %
+    with pytest.raises(ValueError, match="no hyper-parameter 'tau'"):
+        build_optimizers(build_model(TrainConfig(width=8), 64, 8), TrainConfig(schedules={"tau": "cosine"}))
+    with pytest.raises(ValueError, match="cannot schedule"):
+        build_optimizers(build_model(TrainConfig(width=8), 64, 8), TrainConfig(schedules={"beta": "cosine"}))
