@@ -187,7 +187,7 @@ def test_non_binary_weight_compiles_as_a_float_layer_and_inspect_says_why(runner
     result = runner.invoke(main, ["inspect", str(tmp_path / "m.onnx")])
     assert result.exit_code == 0, result.output
     assert "bnn_dense_f32w_f32" in result.stdout
-    assert "weights not +-alpha per channel: output channel 6" in result.stdout
+    assert "weights not +-alpha per channel: 2 distinct magnitudes in output channel 6" in result.stdout
     assert "1.02" in result.stdout
 
 

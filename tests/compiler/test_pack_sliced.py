@@ -36,6 +36,7 @@ def test_sliced_kernel_only_for_thresholded_windows_that_fit():
     assert _conv(64, 3, thresh).kernel == "bnn_conv2d_bin_thresh_sliced"  # 576 bits
     assert _conv(ir.SLICED_MAX_BITS, 1, thresh).kernel == "bnn_conv2d_bin_thresh_sliced"
     assert _conv(ir.SLICED_MAX_BITS + 1, 1, thresh).kernel == "bnn_conv2d_bin_thresh"
-    assert _conv(128, 3, thresh).kernel == "bnn_conv2d_bin_thresh"
+    assert _conv(512, 3, thresh).kernel == "bnn_conv2d_bin_thresh_sliced"  # 4608 bits: VGG's widest window
+    assert _conv(1024, 3, thresh).kernel == "bnn_conv2d_bin_thresh"  # 9216 bits: beyond the sliced counter
     affine = ir.AffineOut(np.ones(8, np.float32), np.zeros(8, np.float32))
     assert _conv(64, 3, affine).kernel == "bnn_conv2d_bin_f32"

@@ -9,6 +9,7 @@ import onnx
 import pytest
 
 from tests.helpers.tools import require_tools
+from bnncc.verify import verify_model
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -29,19 +30,6 @@ def test_set():
 @pytest.fixture(scope="module")
 def metrics():
     return json.loads((MIXED / "metrics.json").read_text())
-
-
-def _verify_or_xfail(path, inputs, target):
-    """An unsupported-op refusal (compiler side of issue 8 not merged) xfails; everything else is asserted."""
-    from bnncc.errors import BnnccError
-    from bnncc.verify import verify_model
-
-    try:
-        return verify_model(path, inputs=inputs, target=target)
-    except BnnccError as exc:
-        if "not supported" in str(exc):
-            pytest.xfail(f"compiler lacks a mixed-precision op: {exc}")
-        raise
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -76,7 +64,7 @@ def test_metrics_record_the_rerun_over_three_seeds(metrics):
 def test_example_c_matches_onnxruntime_on_host(test_set, arch):
     require_tools("cc")
     inputs, _ = test_set
-    report = _verify_or_xfail(MIXED / f"{arch}.onnx", inputs, "host")
+    report = verify_model(MIXED / f"{arch}.onnx", inputs=inputs, target="host")
     assert report.ok, report.summary()
     assert report.samples == 360 and report.argmax_agree == 360 and report.worst_ratio <= 1e-4
 
@@ -87,6 +75,6 @@ def test_example_c_matches_onnxruntime_on_host(test_set, arch):
 def test_example_c_matches_onnxruntime_on_core(test_set, arch, core):
     require_tools("arm-none-eabi-gcc", "qemu-system-arm")
     inputs, _ = test_set
-    report = _verify_or_xfail(MIXED / f"{arch}.onnx", inputs[:40], core)
+    report = verify_model(MIXED / f"{arch}.onnx", inputs=inputs[:40], target=core)
     assert report.ok, report.summary()
     assert report.argmax_agree == 40 and report.worst_ratio <= 1e-4

@@ -16,6 +16,7 @@ pytest.importorskip("onnxruntime")
 from bnncc.train.export import export_onnx, onnx_op_types  # noqa: E402
 from tests.helpers.tools import require_tools  # noqa: E402
 from bnncc.train.models import MIXED_ARCHS  # noqa: E402
+from bnncc.verify import verify_model  # noqa: E402
 
 # The ops of bnn-methods.md table (a) for these nets, plus what the exporters add around them (constants,
 # Identity of shared initializers, Unsqueeze of a PReLU slope, Flatten/Reshape before the classifier).
@@ -109,25 +110,11 @@ def test_external_data_export_writes_both_files_and_replaces_stale_ones(tmp_path
         export_onnx(model, x[:1], tmp_path / "m.onnx", external_data=True)
 
 
-def _verify_or_xfail(path, inputs, target="host"):
-    """Compile and check the C; an unsupported-op refusal (the compiler side of issue 8 not merged yet) xfails,
-    every other outcome is asserted."""
-    from bnncc.errors import BnnccError
-    from bnncc.verify import verify_model
-
-    try:
-        return verify_model(path, inputs=inputs, target=target)
-    except BnnccError as exc:
-        if "not supported" in str(exc):
-            pytest.xfail(f"compiler lacks a mixed-precision op: {exc}")
-        raise
-
-
 @pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
 @pytest.mark.parametrize("arch", sorted(MIXED_ARCHS))
 def test_both_exports_verify_on_host(tmp_path, arch, dynamo):
     require_tools("cc")
     path, _, x = export(arch, tmp_path, dynamo, real=not dynamo)  # dynamo with binary first/last layers
-    report = _verify_or_xfail(path, x.reshape(len(x), -1).numpy())
+    report = verify_model(path, inputs=x.reshape(len(x), -1).numpy())
     assert report.ok, report.summary()
     assert report.argmax_agree == len(x) and report.worst_ratio <= 1e-4
