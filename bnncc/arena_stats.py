@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
+from .passes.arena import first_last_use
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,7 @@ class ArenaStats:
 
 
 def lifetimes(graph: ir.Graph) -> dict[str, tuple[int, int]]:
-    first: dict[str, int] = {}
-    last: dict[str, int] = {}
-    for index, layer in enumerate(graph.nodes):
-        for name in layer.outputs:
-            first.setdefault(name, index)
-            last.setdefault(name, index)
-        for name in layer.inputs:
-            last[name] = index
+    first, last = first_last_use(graph)
     outside = (graph.input, graph.output)
     return {name: (first[name], last[name]) for name in first if name not in outside}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
+from .passes.arena import first_last_use
 
 
 @dataclass
@@ -75,14 +76,7 @@ def _mlas_global(layer) -> bool:
 def activation_split(graph: ir.Graph) -> tuple[int, int]:
     """(bits, real) bytes of the arena tensors live at the peak of live bytes. Tensors alive together at one
     offset are one buffer (an in-place layer's input and output) and count once."""
-    first: dict[str, int] = {}
-    last: dict[str, int] = {}
-    for index, layer in enumerate(graph.nodes):
-        for name in layer.outputs:
-            first.setdefault(name, index)
-            last.setdefault(name, index)
-        for name in layer.inputs:
-            last[name] = index
+    first, last = first_last_use(graph)
     best = (0, 0)
     for index in range(len(graph.nodes)):
         buffers: dict[int, ir.Tensor] = {}

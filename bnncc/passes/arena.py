@@ -19,7 +19,9 @@ from .. import ir
 ALIGN = 8
 
 
-def plan_arena(graph: ir.Graph) -> ir.Graph:
+def first_last_use(graph: ir.Graph) -> tuple[dict[str, int], dict[str, int]]:
+    """For every tensor a layer touches: the index of the layer that writes it first and of the last
+    layer that reads (or writes) it. The liveness every memory figure is built on."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     for index, layer in enumerate(graph.nodes):
@@ -28,6 +30,11 @@ def plan_arena(graph: ir.Graph) -> ir.Graph:
             last.setdefault(name, index)
         for name in layer.inputs:
             last[name] = index
+    return first, last
+
+
+def plan_arena(graph: ir.Graph) -> ir.Graph:
+    first, last = first_last_use(graph)
     outside = (graph.input, graph.output)
     root: dict[str, str] = {}  # tensor -> the tensor whose buffer it shares
 
