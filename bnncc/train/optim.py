@@ -33,11 +33,8 @@ from torch import nn
 EPS = 1e-10  # the reference code's epsilon in sqrt(v) + eps
 
 
-class Bop(torch.optim.Optimizer):
-    def __init__(self, params: Iterable[torch.Tensor], threshold: float = 1e-8, gamma: float = 1e-4):
-        if threshold < 0 or not 0 < gamma <= 1:
-            raise ValueError("Bop needs threshold >= 0 and 0 < gamma <= 1")
-        super().__init__(params, dict(threshold=threshold, gamma=gamma))
+class _PerParameterOptimizer(torch.optim.Optimizer):
+    """The loop every optimizer here shares: for each parameter with a gradient, `_update` it in place."""
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -46,20 +43,34 @@ class Bop(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            tau, gamma = group["threshold"], group["gamma"]
-            for w in group["params"]:
-                if w.grad is None:
-                    continue
-                state = self.state[w]
-                if "m" not in state:
-                    state["m"] = torch.zeros_like(w)
-                m = state["m"]
-                m.mul_(1.0 - gamma).add_(w.grad, alpha=gamma)
-                w.copy_(torch.where(w * m > tau, -w, w))
+            for param in group["params"]:
+                if param.grad is not None:
+                    self._update(param, self.state[param], group)
         return loss
 
+    def _update(self, param: torch.Tensor, state: dict, group: dict) -> None:
+        raise NotImplementedError
 
-class Bop2ndOrder(torch.optim.Optimizer):
+
+def _momentum(state: dict, grad: torch.Tensor, gamma: float) -> torch.Tensor:
+    """m <- (1 - gamma) m + gamma g, with m starting at zero."""
+    if "m" not in state:
+        state["m"] = torch.zeros_like(grad)
+    return state["m"].mul_(1.0 - gamma).add_(grad, alpha=gamma)
+
+
+class Bop(_PerParameterOptimizer):
+    def __init__(self, params: Iterable[torch.Tensor], threshold: float = 1e-8, gamma: float = 1e-4):
+        if threshold < 0 or not 0 < gamma <= 1:
+            raise ValueError("Bop needs threshold >= 0 and 0 < gamma <= 1")
+        super().__init__(params, dict(threshold=threshold, gamma=gamma))
+
+    def _update(self, w, state, group):
+        m = _momentum(state, w.grad, group["gamma"])
+        w.copy_(torch.where(w * m > group["threshold"], -w, w))
+
+
+class Bop2ndOrder(_PerParameterOptimizer):
     def __init__(self, params: Iterable[torch.Tensor], threshold: float = 1e-6, gamma: float = 1e-6,
                  sigma: float = 1e-2, bias_correction: bool = False):
         if threshold < 0 or not 0 < gamma <= 1 or not 0 < sigma <= 1:
@@ -67,60 +78,32 @@ class Bop2ndOrder(torch.optim.Optimizer):
         super().__init__(params, dict(threshold=threshold, gamma=gamma, sigma=sigma,
                                       bias_correction=bias_correction))
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            tau, gamma, sigma = group["threshold"], group["gamma"], group["sigma"]
-            for w in group["params"]:
-                if w.grad is None:
-                    continue
-                state = self.state[w]
-                if "m" not in state:
-                    state["m"] = torch.zeros_like(w)
-                    state["v"] = torch.zeros_like(w)
-                m, v = state["m"], state["v"]
-                m.mul_(1.0 - gamma).add_(w.grad, alpha=gamma)
-                v.mul_(1.0 - sigma).addcmul_(w.grad, w.grad, value=sigma)
-                if group["bias_correction"]:
-                    ratio = (m / gamma) / (torch.sqrt(v / sigma) + EPS)
-                else:
-                    ratio = m / (torch.sqrt(v) + EPS)
-                w.copy_(torch.where(w * ratio > tau, -w, w))
-        return loss
+    def _update(self, w, state, group):
+        gamma, sigma = group["gamma"], group["sigma"]
+        m = _momentum(state, w.grad, gamma)
+        if "v" not in state:
+            state["v"] = torch.zeros_like(w)
+        v = state["v"].mul_(1.0 - sigma).addcmul_(w.grad, w.grad, value=sigma)
+        if group["bias_correction"]:
+            ratio = (m / gamma) / (torch.sqrt(v / sigma) + EPS)
+        else:
+            ratio = m / (torch.sqrt(v) + EPS)
+        w.copy_(torch.where(w * ratio > group["threshold"], -w, w))
 
 
-class PBop(torch.optim.Optimizer):
+class PBop(_PerParameterOptimizer):
     def __init__(self, params: Iterable[torch.Tensor], eta: float = 1.0, gamma: float = 1e-1,
                  theta_max: float | None = None):
         if eta <= 0 or not 0 < gamma <= 1 or (theta_max is not None and theta_max <= 0):
             raise ValueError("PBop needs eta > 0, 0 < gamma <= 1 and theta_max > 0 (or None)")
         super().__init__(params, dict(eta=eta, gamma=gamma, theta_max=theta_max))
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            eta, gamma, theta_max = group["eta"], group["gamma"], group["theta_max"]
-            for theta in group["params"]:
-                if theta.grad is None:
-                    continue
-                state = self.state[theta]
-                if "m" not in state:
-                    state["m"] = torch.zeros_like(theta)
-                m = state["m"]
-                m.mul_(1.0 - gamma).add_(theta.grad, alpha=gamma)
-                p = torch.sigmoid(theta)
-                theta.sub_(eta * 2.0 * p * (1.0 - p) * m)
-                if theta_max is not None:
-                    theta.clamp_(-theta_max, theta_max)
-        return loss
+    def _update(self, theta, state, group):
+        m = _momentum(state, theta.grad, group["gamma"])
+        p = torch.sigmoid(theta)
+        theta.sub_(group["eta"] * 2.0 * p * (1.0 - p) * m)
+        if group["theta_max"] is not None:
+            theta.clamp_(-group["theta_max"], group["theta_max"])
 
 
 def split_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
