@@ -7,15 +7,12 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
-class ModelBuilder:
-    """Append nodes to a batch-1 graph; every method returns the new tensor name."""
+class GraphParts:
+    """Nodes and initializers with fresh names; `node` and `const` return the new tensor's name."""
 
-    def __init__(self, input_shape, seed: int = 0, opset: int = 17):
-        self.rng = np.random.default_rng(seed)
+    def __init__(self):
         self.nodes: list[onnx.NodeProto] = []
         self.inits: list[onnx.TensorProto] = []
-        self.input_shape = [1, *input_shape]
-        self.opset = opset
         self.count = 0
 
     def _name(self, kind: str) -> str:
@@ -31,6 +28,16 @@ class ModelBuilder:
         out = self._name(op.lower())
         self.nodes.append(helper.make_node(op, inputs, [out], name=out + "_node", **attrs))
         return out
+
+
+class ModelBuilder(GraphParts):
+    """Append nodes to a batch-1 graph; every method returns the new tensor name."""
+
+    def __init__(self, input_shape, seed: int = 0, opset: int = 17):
+        super().__init__()
+        self.rng = np.random.default_rng(seed)
+        self.input_shape = [1, *input_shape]
+        self.opset = opset
 
     # --- layers -----------------------------------------------------------------------------
     def binary_weights(self, shape, alpha=None, via="sign") -> str:

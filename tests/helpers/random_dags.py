@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+from tests.helpers.onnx_models import GraphParts
 
 OPSETS = (13, 14, 15, 16, 17)
 ODD_CHANNELS = (1, 3, 5, 7, 9, 13, 33)
@@ -40,15 +42,13 @@ class T:
     w: int
 
 
-class DagBuilder:
+class DagBuilder(GraphParts):
     def __init__(self, seed: int):
+        super().__init__()
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         self.exact = bool(self.rng.random() < 0.5)
         self.opset = int(self.rng.choice(OPSETS))
-        self.nodes: list[onnx.NodeProto] = []
-        self.inits: list[onnx.TensorProto] = []
-        self.count = 0
         self.ops: list[str] = []  # a trace of the blocks drawn, for failure messages
 
     # ------------------------------------------------------------------------------ plumbing
@@ -57,20 +57,6 @@ class DagBuilder:
 
     def chance(self, p: float) -> bool:
         return bool(self.rng.random() < p)
-
-    def _name(self, kind: str) -> str:
-        self.count += 1
-        return f"{kind}_{self.count}"
-
-    def const(self, value, kind="c") -> str:
-        name = self._name(kind)
-        self.inits.append(numpy_helper.from_array(np.asarray(value, np.float32), name))
-        return name
-
-    def node(self, op, inputs, **attrs) -> str:
-        out = self._name(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], name=out + "_node", **attrs))
-        return out
 
     def dyadic(self, shape, step: float, limit: float, nonzero=False) -> np.ndarray:
         k = int(round(limit / step))
