@@ -282,13 +282,7 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, int32_
 #define BNN_MVE_HIGH 9 /* lane levels above the twos: lane counts up to 2047 */
 #define BNN_MVE_FOLD 64 /* fours carries kept on the stack before folding (32 input words) */
 
-#define BNN_VCSA(carry, sum, a, b, c)                                                        \
-    do {                                                                                     \
-        uint32x4_t vc_a = (a), vc_b = (b), vc_c = (c);                                       \
-        uint32x4_t vc_u = veorq_u32(vc_a, vc_b);                                             \
-        (carry) = vorrq_u32(vandq_u32(vc_a, vc_b), vandq_u32(vc_u, vc_c));                   \
-        (sum) = veorq_u32(vc_u, vc_c);                                                       \
-    } while (0)
+/* BNN_VCSA: bnn_popcount.h */
 
 /* Step k handles bits 4k + l in lane l, so one vector load of tw[4k .. 4k + 3] matches the
  * plain transposed order (the same tw as the scalar loop). v holds bit 28 + l of the word at
