@@ -1,6 +1,6 @@
 """Instructions per inference of the CMSIS-NN int8 twin of a bench model, beside bnncc's.
 
-    python examples/bench/cmsis_nn_twin.py --cmsis-nn PATH [--models cnn,vgg_small] [--cores cortex-m4,cortex-m55]
+    python examples/bench/cmsis_nn_twin.py --cmsis-nn PATH [--models conv64,cnn,vgg_small] [--cores cortex-m4,cortex-m55]
 
 PATH is a CMSIS-NN checkout (github.com/ARM-software/CMSIS-NN; it is not vendored here). The twin has
 the same layers as the model, in int8 with random weights: every conv is arm_convolve_wrapper_s8
@@ -39,6 +39,7 @@ SOURCE_DIRS = ["ConvolutionFunctions", "PoolingFunctions", "FullyConnectedFuncti
 
 # (kind, ...): conv (c_in, c_out, h, w), 3x3 pad 1; pool (c, h, w), 2x2 stride 2; fc (n_in, n_out)
 ARCHITECTURES = {
+    "conv64": [("conv", 64, 64, 16, 16)],
     "cnn": [("conv", 1, 32, 8, 8), ("conv", 32, 64, 8, 8), ("pool", 64, 8, 8), ("conv", 64, 64, 4, 4),
             ("pool", 64, 4, 4), ("fc", 256, 10)],
     "vgg_small": [("conv", 3, 64, 32, 32), ("conv", 64, 64, 32, 32), ("pool", 64, 32, 32),
@@ -205,7 +206,7 @@ def twin_instructions(cmsis: Path, model: str, core: str, work: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cmsis-nn", required=True, type=Path, help="path of a CMSIS-NN checkout")
-    parser.add_argument("--models", default="cnn,vgg_small")
+    parser.add_argument("--models", default="conv64,cnn,vgg_small")
     parser.add_argument("--cores", default="cortex-m4,cortex-m55")
     parser.add_argument("--no-bnncc", action="store_true", help="only the CMSIS-NN column")
     args = parser.parse_args()
