@@ -282,13 +282,7 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, int32_
 #define BNN_MVE_HIGH 9 /* lane levels above the twos: lane counts up to 2047 */
 #define BNN_MVE_FOLD 64 /* fours carries kept on the stack before folding (32 input words) */
 
-#define BNN_VCSA(carry, sum, a, b, c)                                                        \
-    do {                                                                                     \
-        uint32x4_t vc_a = (a), vc_b = (b), vc_c = (c);                                       \
-        uint32x4_t vc_u = veorq_u32(vc_a, vc_b);                                             \
-        (carry) = vorrq_u32(vandq_u32(vc_a, vc_b), vandq_u32(vc_u, vc_c));                   \
-        (sum) = veorq_u32(vc_u, vc_c);                                                       \
-    } while (0)
+/* BNN_VCSA: bnn_popcount.h */
 
 /* Step k handles bits 4k + l in lane l, so one vector load of tw[4k .. 4k + 3] matches the
  * plain transposed order (the same tw as the scalar loop). v holds bit 28 + l of the word at
@@ -320,10 +314,13 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, int32_
         BNN_VBLOCK4(t, fw_v, 4);                                                             \
     } while (0)
 
-/* Folds the carry buffer when it is full (after a word: two carries per word). */
+/* Folds the carry buffer when it is full (after a word: two carries per word). Windows
+ * below 1024 bits (BNN_SMALL_LEVELS) have at most 31 full words, 62 carries: the buffer never
+ * fills, and the test is left out of their copy of sliced_pixel (levels is a constant there). */
+#define BNN_SMALL_LEVELS 10
 #define BNN_FOLD_IF_FULL()                                                                   \
     do {                                                                                     \
-        if (n_carry == BNN_MVE_FOLD) {                                                       \
+        if (levels > BNN_SMALL_LEVELS && n_carry == BNN_MVE_FOLD) {                          \
             fold_carries(v_carry, BNN_MVE_FOLD, v_lanes + 2, lane_levels - 2);               \
             n_carry = 0;                                                                     \
         }                                                                                    \
@@ -567,6 +564,19 @@ BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel_narrow(const conv_bin_
     return sliced_pixel(cx, at, tw, lim, valid_channels, BNN_NARROW_LEVELS);
 }
 
+#if defined(BNN_SMALL_LEVELS) && !BNN_COMPACT
+/* Helium only: windows below 1024 bits, no mid-window fold (conv64 on M55: 7.08 -> 7.45 bMAC/instr
+ * against the 11-level copy). */
+BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel_small(const conv_bin_ctx *cx,
+                                                                const window_at *at,
+                                                                const uint32_t *tw,
+                                                                const sliced_limit *lim,
+                                                                uint32_t valid_channels)
+{
+    return sliced_pixel(cx, at, tw, lim, valid_channels, BNN_SMALL_LEVELS);
+}
+#endif
+
 BNN_NO_SCHEDULE BNN_NOINLINE static uint32_t sliced_pixel_wide(const conv_bin_ctx *cx,
                                                                const window_at *at,
                                                                const uint32_t *tw,
@@ -606,6 +616,12 @@ BNN_NOINLINE static void sliced_group(const conv_bin_ctx *cx, const uint32_t *tw
                 make_limit(at.k_valid, thresh, n, cx->levels, &cache[i]);
                 lim = &cache[i];
             }
+#if defined(BNN_SMALL_LEVELS) && !BNN_COMPACT
+            if (!BNN_COMPACT && cx->levels <= BNN_SMALL_LEVELS) {
+                *out = sliced_pixel_small(cx, &at, tw, lim, valid_channels);
+                continue;
+            }
+#endif
             *out = !BNN_COMPACT && cx->levels <= BNN_NARROW_LEVELS
                        ? sliced_pixel_narrow(cx, &at, tw, lim, valid_channels)
                        : sliced_pixel_wide(cx, &at, tw, lim, valid_channels);

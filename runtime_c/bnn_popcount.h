@@ -145,6 +145,15 @@ static inline uint32_t bnn_popcount32(uint32_t x)
     } while (0)
 
 #if defined(BNN_HAVE_MVE)
+/* BNN_CSA on vectors. */
+#define BNN_VCSA(carry, sum, a, b, c)                                                        \
+    do {                                                                                     \
+        uint32x4_t vc_a = (a), vc_b = (b), vc_c = (c);                                       \
+        uint32x4_t vc_u = veorq_u32(vc_a, vc_b);                                             \
+        (carry) = vorrq_u32(vandq_u32(vc_a, vc_b), vandq_u32(vc_u, vc_c));                   \
+        (sum) = veorq_u32(vc_u, vc_c);                                                       \
+    } while (0)
+
 /* Helium: four words per vector, SWAR byte counts summed across lanes by VADDVA.U8 (~3.5
  * instructions per word against ~10 for the scalar Harley-Seal loop). */
 static inline uint32_t bnn_popcount_xor_mve(const uint32_t *a, const uint32_t *w, int32_t n)

@@ -280,6 +280,25 @@ static int32_t check_wide(void)
         bnn_dense_bin_thresh_sliced_ref(g_wide_in, n_words, k, g_wide_tw, g_thresh_i, c_out,
                                         g_wide_out_b);
         fails += !same(g_wide_out_a, g_wide_out_b, 1);
+        /* plain-layout dense on long rows (Helium: without the broadcast buffer above 64
+         * words, carry buffer flushed at 128) and on 22..64 words */
+        n_words = n % 2 ? rnd_range(22, 64) : n_words;
+        k = 32 * n_words - rnd_range(0, 31);
+        c_out = rnd_range(1, 16);
+        fill_bits(g_wide_in, 1, k);
+        fill_bits(g_wide_tw, c_out, k);
+        for (j = 0; j < c_out; ++j) {
+            g_thresh_i[j] = rnd_range(-200, 200);
+        }
+        bnn_dense_bin_thresh(g_wide_in, n_words, k, g_wide_tw, g_thresh_i, c_out, g_wide_out_a);
+        bnn_dense_bin_thresh_ref(g_wide_in, n_words, k, g_wide_tw, g_thresh_i, c_out,
+                                 g_wide_out_b);
+        fails += !same(g_wide_out_a, g_wide_out_b, 1);
+        bnn_dense_bin_f32(g_wide_in, n_words, k, g_wide_tw, g_scale, g_bias, c_out,
+                          (float *)g_wide_out_a);
+        bnn_dense_bin_f32_ref(g_wide_in, n_words, k, g_wide_tw, g_scale, g_bias, c_out,
+                              (float *)g_wide_out_b);
+        fails += !same(g_wide_out_a, g_wide_out_b, c_out);
     }
     return fails;
 }
