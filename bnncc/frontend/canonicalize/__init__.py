@@ -18,6 +18,7 @@ from .qonnx_quantizers import lower_quantizers
 from .sign_of_zero_weights import refuse_sign_of_zero_weights
 from .transpose_flatten_dense import fold_transpose_into_dense
 from .transposes import fold_transposes
+from .zero_one_activations import fold_zero_one_activations
 
 PIPELINE = (
     refuse_sign_of_zero_weights,  # torch.sign(W) with exact zeros: ternary, refused with the fix
@@ -28,6 +29,7 @@ PIPELINE = (
     fold_input_views,  # Reshape/Flatten/Squeeze/Unsqueeze/layout-free Transpose of the input
     fold_transpose_into_dense,  # Transpose -> Flatten -> MatMul/Gemm: permute the weight rows instead
     fold_zero_pad_into_conv,  # Pad(0) -> Conv: the conv's own (exact) zero padding
+    fold_zero_one_activations,  # DoReFa (s + 1) / 2 -> binary layer: the {0,1} dot product on s's bits
 )
 
 
