@@ -187,7 +187,7 @@ def _rewrite(model, s: str, a: str, tree: list[onnx.NodeProto]) -> onnx.ModelPro
             copy.CopyFrom(node)
             copy.input[0] = plus_minus[node.input[0]]
             copy.output[0] = twin
-            copy.name = unique_name(g, f"{node.name or node.op_type}_pm1")
+            # the copy keeps the node's name (the original, now dead, is removed below)
             plus_minus[node.output[0]] = twin
             new_nodes.append(copy)
             new_nodes.append(node)  # dead once its readers are rewritten; removed below
