@@ -102,9 +102,16 @@ def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target
 
 @main.command("inspect")
 @model_argument
+@click.option("--nodes", is_flag=True, help="One row per ONNX node instead: the layer it became (binary or "
+              "float32, and why), or what it was folded into, or why it makes no code.")
 @user_errors
-def inspect_cmd(model: Path) -> None:
+def inspect_cmd(model: Path, nodes: bool) -> None:
     """Show each layer: what is binary and why, shapes, MACs, bytes."""
+    if nodes:
+        from .inspect_nodes import format_node_fates, node_fates
+
+        click.echo(format_node_fates(node_fates(model)[0]))
+        return
     from .compiler import lower_model
     from .inspect import format_inspect
 

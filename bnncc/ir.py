@@ -212,6 +212,14 @@ class Flatten(Node):
 
 
 @dataclass
+class Transpose(Node):
+    """ONNX Transpose of a (d0, d1, d2) tensor that keeps the batch axis first; perm over those 3 axes."""
+
+    perm: tuple[int, int, int] = (0, 1, 2)
+    onnx_op: str = "Transpose"
+
+
+@dataclass
 class Softmax(Node):
     log: bool = False
     onnx_op: str = "Softmax"
@@ -508,6 +516,19 @@ class ConcatLayer(Layer):
     @property
     def kernel(self) -> str:
         return "bnn_concat_bits" if self.bits else "bnn_concat_f32"
+
+
+@dataclass
+class TransposeLayer(Layer):
+    """A REAL relayout (an NHWC model input read as NCHW, ...): out[i0][i1][i2] = in at index i_k on axis
+    perm[k]. A copy, exact."""
+
+    in_dims: tuple[int, int, int] = (0, 0, 0)  # the input's (d0, d1, d2) in ONNX order
+    perm: tuple[int, int, int] = (0, 1, 2)
+
+    @property
+    def kernel(self) -> str:
+        return "bnn_transpose_f32"
 
 
 # ------------------------------------------------------------------------------------------- graph

@@ -157,6 +157,10 @@ void bnn_pad_bits(const uint32_t *in, bnn_dims in_d, int32_t pad_top, int32_t pa
 void bnn_pad_f32(const float *in, bnn_dims in_d, int32_t pad_top, int32_t pad_left, float value,
                  float *out, bnn_dims out_d);
 
+/* --- bnn_transpose.c: a REAL relayout (ONNX Transpose keeping the batch axis first) -------- */
+/* in is (in_d.c, in_d.h, in_d.w) in ONNX order; out[i0][i1][i2] = in at index i_k on axis p_k. */
+void bnn_transpose_f32(const float *in, bnn_dims in_d, int32_t p0, int32_t p1, int32_t p2, float *out);
+
 /* --- bnn_softmax.c: no libm needed ------------------------------------------------------ */
 void bnn_softmax_f32(const float *in, int32_t n, float *out);
 void bnn_log_softmax_f32(const float *in, int32_t n, float *out);

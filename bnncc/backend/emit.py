@@ -56,6 +56,7 @@ KERNEL_FILES = {
     "bnn_reduce_mean_hw_f32": "bnn_avgpool.c",
     "bnn_concat_f32": "bnn_concat.c",
     "bnn_concat_bits": "bnn_concat.c",
+    "bnn_transpose_f32": "bnn_transpose.c",
 }
 # Runtime sources that kernel files call into: the shared out-of-line popcount of the compact
 # (-Os) build lives in bnn_popcount.c.
@@ -276,6 +277,9 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
         call = f"{layer.kernel}({ptr(x)}, {din}, {layer.pad_top}, {layer.pad_left}, {fill}, {ptr(y)}, {dout});"
     elif isinstance(layer, ir.SoftmaxLayer):
         call = f"{layer.kernel}({ptr(x)}, {layer.n}, {ptr(y)});"
+    elif isinstance(layer, ir.TransposeLayer):
+        p0, p1, p2 = layer.perm
+        call = f"{layer.kernel}({ptr(x)}, {dims('in', layer.in_dims)}, {p0}, {p1}, {p2}, {ptr(y)});"
     else:  # pragma: no cover - the lowering produces only the layers above
         raise TypeError(f"no C rendering for {type(layer).__name__}")
     return CLayer(summary, decls, call)

@@ -19,6 +19,17 @@ def _attrs(node) -> dict:
 
 
 class RealOps:
+    def _op_Transpose(self, node, label):
+        x = self._live_input(node, label)
+        shape = self.tensors[x].shape
+        perm = _attrs(node).get("perm")
+        perm = list(perm) if perm is not None else list(reversed(range(len(shape) + 1)))
+        if len(shape) != 3 or perm[0] != 0:
+            raise BnnccError(f"only a Transpose of a (N, d0, d1, d2) tensor that keeps the batch axis first is "
+                             f"supported (shape {shape}, perm {perm})", label, "Transpose")
+        inner = tuple(int(p) - 1 for p in perm[1:])
+        self._emit(ir.Transpose(label, [x], [node.output[0]], perm=inner), tuple(shape[p] for p in inner))
+
     def _op_Relu(self, node, label):
         x = self._live_input(node, label)
         self._emit(ir.Clip(label, [x], [node.output[0]], lo=0.0, hi=float("inf"), onnx_op="Relu"),

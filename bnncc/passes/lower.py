@@ -130,6 +130,8 @@ class _Lowering(RealLowering):
                                                n=self.tensors[x].size, log=node.log))
         elif isinstance(node, ir.Affine):
             self._lower_affine(node)
+        elif isinstance(node, ir.Transpose):
+            self._lower_transpose(node)
         else:
             raise BnnccError("no lowering for this node", node.name, node.op)
 

@@ -41,6 +41,15 @@ class RealLowering:
         return name
 
     # ------------------------------------------------------------------------------ real layers
+    def _lower_transpose(self, node: ir.Transpose) -> None:
+        """One relayout copy (float32; a BITS input is unpacked first), so the C input keeps its ONNX layout."""
+        x = self._as_real(node.inputs[0])
+        in_dims = tuple(self.tensors[x].shape)
+        y = self._out(node)
+        self.layers.append(ir.TransposeLayer(node.name, [x], [y], source=(node.name,), in_dims=in_dims,
+                                             perm=node.perm, why=f"relayout: Transpose {in_dims} by perm "
+                                             f"{node.perm} (a float32 copy, exact)"))
+
     def _lower_real_linear(self, node) -> None:
         """A Conv / Gemm / MatMul whose weights are not binary: a float32 layer (first / last layers)."""
         x = self._as_real(node.inputs[0])

@@ -52,14 +52,62 @@ def _fix_int64(model):
     return model
 
 
-def test_transpose_with_channels_at_the_input_is_refused_clearly(tmp_path):
-    b = ModelBuilder((8, 8, 3), seed=1)
+def _nhwc_cnn(real_first=False, seed=1):
+    """A TF-layout (1, 8, 8, 3) input, Transpose(0, 3, 1, 2), then a (binary or real-weight) conv CNN."""
+    b = ModelBuilder((8, 8, 3), seed=seed)
     x = b.node("Transpose", [b.start()], perm=[0, 3, 1, 2])
-    x = b.conv(x, 3, 8, 3)
+    if real_first:  # float weights on the dyadic grid: every sum is exact in any order
+        w = (b.rng.integers(-8, 9, (8, 3, 3, 3)) / 8.0).astype(np.float32)
+        x = b.node("Conv", [x, b.const(w)], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+        x = b.node("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
+        size = 4
+    else:
+        x = b.conv(x, 3, 8, 3)
+        size = 6
     x = b.flatten(b.sign(b.batchnorm(x, 8, fan_in=27)))
-    model = b.build(b.gemm(x, 8 * 36, 10))
-    with pytest.raises(BnnccError, match="Transpose"):
+    return b.build(b.gemm(x, 8 * size * size, 10))
+
+
+@pytest.mark.parametrize("real_first", [False, True], ids=["binary_first", "real_first"])
+def test_transpose_with_channels_at_the_input_is_one_exact_relayout(tmp_path, real_first):
+    """NHWC -> NCHW with C = 3 is not a view: one bnn_transpose_f32 copy; the C input stays (8, 8, 3)."""
+    model = _nhwc_cnn(real_first)
+    graph = import_proto(onnx.shape_inference.infer_shapes(model))
+    assert graph.tensors[graph.input].shape == (8, 8, 3)
+    onnx.save(model, tmp_path / "m.onnx")
+    from bnncc.compiler import lower_model
+
+    kernels = [layer.kernel for layer in lower_model(tmp_path / "m.onnx").nodes]
+    assert kernels[0] == "bnn_transpose_f32" and kernels.count("bnn_transpose_f32") == 1
+    assert_bit_exact(model, samples=200)
+
+
+@pytest.mark.parametrize("perm", [[0, 2, 1, 3], [0, 3, 2, 1], [0, 2, 3, 1], [0, 1, 3, 2]])
+def test_any_transpose_that_keeps_the_batch_axis_is_exact(perm):
+    """Every 3-axis permutation on a (3, 5, 4) input, read by a dense layer."""
+    b = ModelBuilder((3, 5, 4), seed=2)
+    x = b.flatten(b.node("Transpose", [b.start()], perm=perm))
+    x = b.sign(b.batchnorm(b.gemm(x, 60, 16), 16, fan_in=60))
+    assert_bit_exact(b.build(b.gemm(x, 16, 5)), samples=100)
+
+
+def test_transpose_moving_the_batch_axis_is_refused_clearly():
+    b = ModelBuilder((8, 8, 3), seed=1)
+    x = b.node("Transpose", [b.start()], perm=[1, 0, 2, 3])  # (8, 1, 8, 3)
+    x = b.node("Reshape", [x, b.const(np.array([1, 192]))])
+    model = _fix_int64(b.build(b.gemm(x, 192, 10)))
+    with pytest.raises(BnnccError, match="Transpose.*keeps the batch axis first"):
         import_proto(onnx.shape_inference.infer_shapes(model))
+
+
+@pytest.mark.qemu
+def test_nhwc_input_relayout_verifies_on_cortex_m4(tmp_path):
+    from bnncc.verify import verify_model
+
+    onnx.save(_nhwc_cnn(real_first=True, seed=3), tmp_path / "nhwc.onnx")
+    report = verify_model(tmp_path / "nhwc.onnx", samples=100, target="cortex-m4")
+    assert report.ok, report.summary()
+    assert report.argmax_agree == 100
 
 
 @pytest.mark.parametrize("op", ["Flatten", "Reshape"])

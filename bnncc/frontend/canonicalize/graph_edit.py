@@ -109,7 +109,7 @@ def constant_value(model: onnx.ModelProto, name: str) -> np.ndarray | None:
     value = initializer_value(model.graph, name)
     if value is not None:
         return value
-    if name not in _computable_from_constants(model.graph):
+    if name not in computable_from_constants(model.graph):
         return None  # depends on the input: skip the (costly) evaluation
     from ..fold import fold_constants  # the folder evaluates every constant input of a live node
 
@@ -131,7 +131,7 @@ def remove_dead_nodes(graph: onnx.GraphProto) -> None:
         graph.node.extend(kept)
 
 
-def _computable_from_constants(graph: onnx.GraphProto) -> set[str]:
+def computable_from_constants(graph: onnx.GraphProto) -> set[str]:
     known = {t.name for t in graph.initializer} | {""}
     for node in graph.node:
         if all(i in known for i in node.input):

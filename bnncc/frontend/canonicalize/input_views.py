@@ -24,7 +24,7 @@ def fold_input_views(model: onnx.ModelProto) -> onnx.ModelProto | None:
     if is_graph_output(graph, view.output[0]):
         return None
     if view.op_type == "Transpose" and not _keeps_order(attrs(view).get("perm"), in_shape):
-        return None  # a real relayout, not a view
+        return None  # a real relayout, not a view: the importer makes it a bnn_transpose_f32 layer
     result = copy_model(model)
     graph = result.graph
     view = [n for n in graph.node if list(n.output) == list(view.output)][0]
