@@ -173,8 +173,44 @@ void bnn_conv2d_bin_f32_ref(const uint32_t *in, bnn_dims in_d, const uint32_t *w
     }
 }
 
-/* Float accumulator of a conv on REAL input, summed in the order ci, ky, kx (the order the
- * optimized kernel keeps, so the two agree bit for bit). */
+/* Float accumulator of a conv on REAL input over a window of at most BNN_REAL_GROUPED_MAX_TAPS
+ * taps, in the grouped order of bnn.h: the optimized kernel tabulates the same group sums, so
+ * the two agree bit for bit. */
+static float ref_conv_real_grouped_acc(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                       const bnn_window *win, int32_t o, int32_t oy, int32_t ox)
+{
+    int32_t k = in_d.c * win->k_h * win->k_w;
+    const uint32_t *w_o = weights + o * BNN_WORDS(k);
+    float acc = 0.0f;
+    int32_t g0, i;
+    for (g0 = 0; g0 < k; g0 += BNN_REAL_GROUP_TAPS) {
+        int32_t n = k - g0 < BNN_REAL_GROUP_TAPS ? k - g0 : BNN_REAL_GROUP_TAPS;
+        int32_t lo = (n + 1) / 2;
+        float low = 0.0f, high = 0.0f, group;
+        for (i = 0; i < n; ++i) {
+            int32_t tap = g0 + i; /* = (ci * k_h + ky) * k_w + kx */
+            int32_t ci = tap / (win->k_h * win->k_w);
+            int32_t ky = tap / win->k_w % win->k_h, kx = tap % win->k_w;
+            int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+            int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+            float x = 0.0f;
+            if (iy >= 0 && iy < in_d.h && ix >= 0 && ix < in_d.w) {
+                x = in[(ci * in_d.h + iy) * in_d.w + ix];
+            }
+            if (i < lo) {
+                low = ref_bit(w_o, tap) ? low + x : low - x;
+            } else {
+                high = ref_bit(w_o, tap) ? high + x : high - x;
+            }
+        }
+        group = n > lo ? low + high : low;
+        acc = g0 == 0 ? group : acc + group;
+    }
+    return acc;
+}
+
+/* Float accumulator of a conv on REAL input over a larger window, summed in the order ci, ky,
+ * kx (the order the optimized kernel keeps, so the two agree bit for bit). */
 static float ref_conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *weights,
                                const bnn_window *win, int32_t o, int32_t oy, int32_t ox)
 {
@@ -182,6 +218,9 @@ static float ref_conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *w
     const uint32_t *w_o = weights + o * BNN_WORDS(k);
     float acc = 0.0f;
     int32_t ci, ky, kx;
+    if (k <= BNN_REAL_GROUPED_MAX_TAPS) {
+        return ref_conv_real_grouped_acc(in, in_d, weights, win, o, oy, ox);
+    }
     for (ci = 0; ci < in_d.c; ++ci) {
         for (ky = 0; ky < win->k_h; ++ky) {
             int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);

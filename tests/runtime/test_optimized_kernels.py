@@ -93,6 +93,29 @@ def test_conv_real(runtime, g, seed):
 
 
 @SETTINGS
+@given(geometries(channels=(1, 2, 3, 33, 64)), seeds)
+def test_conv_real_grouped_ties_and_zeros(runtime, g, seed):
+    """The grouped (table) kernel against its reference twin: same order, so identical bits.
+    Inputs hold +0, -0 and values of mixed magnitude; thresholds are accumulator values of the
+    reference itself, so >= ties are exercised on every channel."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((g.c_in, g.h, g.w)) * 10.0 ** rng.integers(-4, 5, (g.c_in, g.h, g.w))
+         ).astype(np.float32)
+    x.flat[rng.integers(0, x.size, size=max(1, x.size // 4))] = 0.0
+    x.flat[rng.integers(0, x.size, size=max(1, x.size // 4))] = -0.0
+    wt = model.pack_signs(random_signs(rng, (g.c_out, g.c_in * g.k[0] * g.k[1])))
+    args = (x, wt, g.window(), g.out_hw, g.c_out)
+    ones, zeros = np.ones(g.c_out, np.float32), np.zeros(g.c_out, np.float32)
+    acc = runtime.conv2d_real(*args, scale=ones, bias=zeros, ref=True)
+    _assert_same_bits(runtime.conv2d_real(*args, scale=ones, bias=zeros), acc)
+    pick = rng.integers(0, acc.shape[1] * acc.shape[2], g.c_out)
+    thresh = acc.reshape(g.c_out, -1)[np.arange(g.c_out), pick]
+    out = runtime.conv2d_real(*args, thresh=thresh)
+    _assert_same_bits(out, runtime.conv2d_real(*args, thresh=thresh, ref=True))
+    assert model.tail_bits_clear(out, g.c_out)
+
+
+@SETTINGS
 @given(st.sampled_from(CHANNELS + [200, 576, 1000]), st.sampled_from(CHANNELS),
        st.integers(0, 3), seeds)
 def test_dense_bin(runtime, k, n_out, extra_words, seed):
