@@ -39,7 +39,12 @@ static void gather_taps(const float *in, bnn_dims in_d, const bnn_window *win, i
         for (ky = 0; ky < win->k_h; ++ky) {
             int32_t iy = iy0 + ky * win->dil_h;
             const float *row = ch + iy * in_d.w + ix0;
-            if (inside) {
+            if (inside && win->k_w == 3 && win->dil_w == 1) { /* the common 3x3 window */
+                x[0] = row[0];
+                x[1] = row[1];
+                x[2] = row[2];
+                x += 3;
+            } else if (inside) {
                 for (kx = 0; kx < win->k_w; ++kx) {
                     *x++ = row[kx * win->dil_w];
                 }
@@ -55,22 +60,6 @@ static void gather_taps(const float *in, bnn_dims in_d, const bnn_window *win, i
 }
 
 #if !BNN_COMPACT
-/* t[idx] for idx < 2^n: the n taps (n <= 3) summed from 0.0f in order, tap i added when bit i
- * of idx is set and subtracted otherwise. */
-static void half_sums(const float *x, int32_t n, float *t)
-{
-    int32_t i, e, m = 1;
-    t[0] = 0.0f;
-    for (i = 0; i < n; ++i, m <<= 1) {
-        float xi = x[i];
-        for (e = 0; e < m; ++e) {
-            float v = t[e];
-            t[e + m] = v + xi;
-            t[e] = v - xi;
-        }
-    }
-}
-
 /* The table of a full group (5 taps), all in registers: halves of 3 and 2 taps, then the
  * 32 sums t[2 * (i + 8 * j)] = low[i] + high[j]. */
 #define RG_ROW(j, bj)                                                                       \
@@ -101,33 +90,76 @@ static void group_table5(const float *x, float *t)
     RG_ROW(3, hp + x4);
 }
 
-/* t[2 * idx], idx < 2^n (n <= 5): the group sum for weight pattern idx = low half (the first
- * (n + 1) / 2 taps, bits below lo) + high half. */
-static void group_table(const float *x, int32_t n, float *t)
+/* The same for the short last group of a window (n = 1 to 4 taps): halves of at most 2 taps. */
+static void group_table_short(const float *x, int32_t n, float *t)
 {
-    float a[8], b[4];
-    int32_t lo = (n + 1) / 2, hi = n - lo, i, j;
-    half_sums(x, lo, a);
-    if (hi == 0) {
-        for (i = 0; i < (1 << lo); ++i) {
-            t[2 * i] = a[i];
+    int32_t lo = (n + 1) / 2;
+    float m = 0.0f - x[0], p = 0.0f + x[0];
+    float a0 = m, a1 = p, a2 = 0.0f, a3 = 0.0f, b0, b1, b2 = 0.0f, b3 = 0.0f;
+    if (lo == 2) {
+        a0 = m - x[1];
+        a1 = p - x[1];
+        a2 = m + x[1];
+        a3 = p + x[1];
+    }
+    if (n == lo) {
+        t[0] = a0;
+        t[2] = a1;
+        if (lo == 2) {
+            t[4] = a2;
+            t[6] = a3;
         }
         return;
     }
-    half_sums(x + lo, hi, b);
-    for (j = 0; j < (1 << hi); ++j) {
-        for (i = 0; i < (1 << lo); ++i) {
-            t[2 * (i + (j << lo))] = a[i] + b[j];
-        }
+    b0 = 0.0f - x[lo];
+    b1 = 0.0f + x[lo];
+    if (n - lo == 2) {
+        float c = x[lo + 1];
+        b2 = b0 + c;
+        b3 = b1 + c;
+        b0 = b0 - c;
+        b1 = b1 - c;
+    }
+    if (lo == 1) { /* n = 2: t[i + 2j] */
+        t[0] = a0 + b0;
+        t[2] = a1 + b0;
+        t[4] = a0 + b1;
+        t[6] = a1 + b1;
+        return;
+    }
+    /* lo = 2: n = 3 (t[i + 4j], j < 2) or n = 4 (j < 4) */
+    t[0] = a0 + b0;
+    t[2] = a1 + b0;
+    t[4] = a2 + b0;
+    t[6] = a3 + b0;
+    t[8] = a0 + b1;
+    t[10] = a1 + b1;
+    t[12] = a2 + b1;
+    t[14] = a3 + b1;
+    if (n == 4) {
+        t[16] = a0 + b2;
+        t[18] = a1 + b2;
+        t[20] = a2 + b2;
+        t[22] = a3 + b2;
+        t[24] = a0 + b3;
+        t[26] = a1 + b3;
+        t[28] = a2 + b3;
+        t[30] = a3 + b3;
     }
 }
+
+/* 31 << 3: the byte offset of a 5-bit pattern in a table of float pairs. Read through a volatile
+ * so that the compiler keeps it in a register, where one AND with a shifted operand extracts and
+ * scales the pattern. */
+static const volatile uint32_t rg_mask8_storage = 31u << 3;
+#define rg_mask8 (rg_mask8_storage)
 
 /* a0, a1 (the two pixels) = the grouped sums over NG groups for output channel bits. Groups 4 to
  * 6 are addressed from tab_hi so that every load has a small constant offset. */
 #define RG_LOOK(j)                                                                          \
     do {                                                                                    \
         const char *e_ = (const char *)((j) < 4 ? tab : tab_hi) +                           \
-                         (((bits >> (RG_TAPS * (j))) & 31u) << 3);                          \
+                         ((bits >> (RG_TAPS * (j) - 3)) & mask8);                            \
         const float *t_ = (const float *)(const void *)e_ + ((j) & 3) * RG_TABLE;           \
         a0 += t_[0];                                                                        \
         a1 += t_[1];                                                                        \
@@ -169,8 +201,8 @@ static int32_t pair_tables(const float *in, bnn_dims in_d, const bnn_window *win
             group_table5(x0 + j * RG_TAPS, tab + j * RG_TABLE);
             group_table5(x1 + j * RG_TAPS, tab + j * RG_TABLE + 1);
         } else {
-            group_table(x0 + j * RG_TAPS, n, tab + j * RG_TABLE);
-            group_table(x1 + j * RG_TAPS, n, tab + j * RG_TABLE + 1);
+            group_table_short(x0 + j * RG_TAPS, n, tab + j * RG_TABLE);
+            group_table_short(x1 + j * RG_TAPS, n, tab + j * RG_TABLE + 1);
         }
     }
     return j;
@@ -181,6 +213,7 @@ static int32_t pair_tables(const float *in, bnn_dims in_d, const bnn_window *win
     do {                                                                                    \
         const uint32_t *w_ = weights;                                                       \
         const float *th_ = thresh;                                                          \
+        const uint32_t mask8 = rg_mask8;                                                          \
         int32_t wi_, left_ = out_d.c;                                                       \
         for (wi_ = 0; wi_ < out_words; ++wi_, left_ -= 32) {                                \
             uint32_t w0 = 0u, w1 = 0u, m_ = 1u;                                             \
@@ -226,6 +259,7 @@ static void grouped_thresh(const float *in, bnn_dims in_d, const uint32_t *weigh
 #define RG_F32(NG)                                                                          \
     do {                                                                                    \
         int32_t o_;                                                                         \
+        const uint32_t mask8 = rg_mask8;                                                    \
         for (o_ = 0; o_ < out_d.c; ++o_) {                                                  \
             uint32_t bits = weights[o_];                                                    \
             RG_SUMS(NG);                                                                    \
