@@ -209,16 +209,18 @@ static float ref_conv_real_grouped_acc(const float *in, bnn_dims in_d, const uin
     return acc;
 }
 
-/* Float accumulator of a conv on REAL input over a larger window, summed in the order ci, ky,
- * kx (the order the optimized kernel keeps, so the two agree bit for bit). */
+/* Float accumulator of a conv on REAL input in the default order: from 0.0f over the valid taps
+ * in the order ci, ky, kx (the order bnn_conv_real.c keeps, so the two agree bit for bit).
+ * grouped: the opt-in grouped order (bnn_conv_real_grouped.c) for windows that have it. */
 static float ref_conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *weights,
-                               const bnn_window *win, int32_t o, int32_t oy, int32_t ox)
+                               const bnn_window *win, int32_t o, int32_t oy, int32_t ox,
+                               int32_t grouped)
 {
     int32_t k = in_d.c * win->k_h * win->k_w;
     const uint32_t *w_o = weights + o * BNN_WORDS(k);
     float acc = 0.0f;
     int32_t ci, ky, kx;
-    if (k <= BNN_REAL_GROUPED_MAX_TAPS) {
+    if (grouped && k <= BNN_REAL_GROUPED_MAX_TAPS) {
         return ref_conv_real_grouped_acc(in, in_d, weights, win, o, oy, ox);
     }
     for (ci = 0; ci < in_d.c; ++ci) {
@@ -242,9 +244,9 @@ static float ref_conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *w
     return acc;
 }
 
-void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
-                               const float *thresh, const bnn_window *win, uint32_t *out,
-                               bnn_dims out_d)
+static void ref_conv_real_thresh(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                 const float *thresh, const bnn_window *win, uint32_t *out,
+                                 bnn_dims out_d, int32_t grouped)
 {
     int32_t out_words = BNN_WORDS(out_d.c);
     int32_t oy, ox, o;
@@ -255,7 +257,7 @@ void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *w
                 pix[o] = 0u;
             }
             for (o = 0; o < out_d.c; ++o) {
-                if (ref_conv_real_acc(in, in_d, weights, win, o, oy, ox) >= thresh[o]) {
+                if (ref_conv_real_acc(in, in_d, weights, win, o, oy, ox, grouped) >= thresh[o]) {
                     ref_set_bit(pix, o);
                 }
             }
@@ -263,19 +265,47 @@ void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *w
     }
 }
 
-void bnn_conv2d_f32_f32_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
-                            const float *scale, const float *bias, const bnn_window *win,
-                            float *out, bnn_dims out_d)
+static void ref_conv_real_f32(const float *in, bnn_dims in_d, const uint32_t *weights,
+                              const float *scale, const float *bias, const bnn_window *win,
+                              float *out, bnn_dims out_d, int32_t grouped)
 {
     int32_t oy, ox, o;
     for (o = 0; o < out_d.c; ++o) {
         for (oy = 0; oy < out_d.h; ++oy) {
             for (ox = 0; ox < out_d.w; ++ox) {
-                float acc = ref_conv_real_acc(in, in_d, weights, win, o, oy, ox);
+                float acc = ref_conv_real_acc(in, in_d, weights, win, o, oy, ox, grouped);
                 out[(o * out_d.h + oy) * out_d.w + ox] = scale[o] * acc + bias[o];
             }
         }
     }
+}
+
+void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                               const float *thresh, const bnn_window *win, uint32_t *out,
+                               bnn_dims out_d)
+{
+    ref_conv_real_thresh(in, in_d, weights, thresh, win, out, out_d, 0);
+}
+
+void bnn_conv2d_f32_f32_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                            const float *scale, const float *bias, const bnn_window *win,
+                            float *out, bnn_dims out_d)
+{
+    ref_conv_real_f32(in, in_d, weights, scale, bias, win, out, out_d, 0);
+}
+
+void bnn_conv2d_f32_thresh_grouped_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                       const float *thresh, const bnn_window *win, uint32_t *out,
+                                       bnn_dims out_d)
+{
+    ref_conv_real_thresh(in, in_d, weights, thresh, win, out, out_d, 1);
+}
+
+void bnn_conv2d_f32_f32_grouped_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                    const float *scale, const float *bias, const bnn_window *win,
+                                    float *out, bnn_dims out_d)
+{
+    ref_conv_real_f32(in, in_d, weights, scale, bias, win, out, out_d, 1);
 }
 
 static int32_t ref_dense_bin_acc(const uint32_t *in, int32_t n_words, int32_t k,

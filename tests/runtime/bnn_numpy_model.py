@@ -92,12 +92,13 @@ GROUPED_MAX_TAPS = 32  # BNN_REAL_GROUPED_MAX_TAPS
 GROUP_TAPS = 5         # BNN_REAL_GROUP_TAPS
 
 
-def conv_real_acc_f32(x: np.ndarray, w: np.ndarray, stride, pads, dil) -> np.ndarray:
+def conv_real_acc_f32(x: np.ndarray, w: np.ndarray, stride, pads, dil, grouped: bool = False) -> np.ndarray:
     """The float32 accumulator of a real-input conv in the order bnn.h promises (bit for bit).
     x: (C, H, W) float32; w: (Co, C, kh, kw) signs -> (Co, oh, ow) float32.
-    k <= GROUPED_MAX_TAPS: groups of GROUP_TAPS taps (order ci, ky, kx), each a low half (first
+    Default order: from 0, tap by tap over the valid taps (order ci, ky, kx).
+    grouped and k <= GROUPED_MAX_TAPS: groups of GROUP_TAPS taps (order ci, ky, kx), each a low half (first
     (n + 1) // 2 taps) + a high half, each half summed from 0 tap by tap, padded taps = 0.0;
-    acc = group 0 + group 1 + ... Larger windows: from 0, tap by tap over the valid taps."""
+    acc = group 0 + group 1 + ... (larger windows: the default order)."""
     c, h, wd = x.shape
     c_out, _, k_h, k_w = w.shape
     oh = out_dim(h, k_h, stride[0], pads[0], pads[2], dil[0])
@@ -110,7 +111,7 @@ def conv_real_acc_f32(x: np.ndarray, w: np.ndarray, stride, pads, dil) -> np.nda
     taps = np.stack(taps)
     signs = w.reshape(c_out, -1).astype(np.float32)
     k = taps.shape[0]
-    if k > GROUPED_MAX_TAPS:
+    if not grouped or k > GROUPED_MAX_TAPS:
         valid = []
         ones = _pad_hw(np.ones((1, h, wd), np.float32), pads, 0.0, axes=(1, 2))
         for ky, kx, rows, cols in _windows(oh, ow, k_h, k_w, stride, dil):

@@ -76,26 +76,27 @@ def test_conv_bin_thresholds_at_accumulator(runtime, g, seed):
 
 
 @SETTINGS
-@given(geometries(channels=(1, 2, 3, 4, 8, 33)), seeds)
-def test_conv_real(runtime, g, seed):
+@given(geometries(channels=(1, 2, 3, 4, 8, 33)), seeds, st.booleans())
+def test_conv_real(runtime, g, seed, grouped):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((g.c_in, g.h, g.w)).astype(np.float32)
     wt = model.pack_signs(random_signs(rng, (g.c_out, g.c_in * g.k[0] * g.k[1])))
     thresh = rng.standard_normal(g.c_out).astype(np.float32)
     args = (x, wt, g.window(), g.out_hw, g.c_out)
-    out = runtime.conv2d_real(*args, thresh=thresh)
-    _assert_same_bits(out, runtime.conv2d_real(*args, thresh=thresh, ref=True))
+    out = runtime.conv2d_real(*args, thresh=thresh, grouped=grouped)
+    _assert_same_bits(out, runtime.conv2d_real(*args, thresh=thresh, ref=True, grouped=grouped))
     assert model.tail_bits_clear(out, g.c_out)
     scale = rng.standard_normal(g.c_out).astype(np.float32)
     bias = rng.standard_normal(g.c_out).astype(np.float32)
-    _assert_same_bits(runtime.conv2d_real(*args, scale=scale, bias=bias),
-                      runtime.conv2d_real(*args, scale=scale, bias=bias, ref=True))
+    _assert_same_bits(runtime.conv2d_real(*args, scale=scale, bias=bias, grouped=grouped),
+                      runtime.conv2d_real(*args, scale=scale, bias=bias, ref=True, grouped=grouped))
 
 
 @SETTINGS
-@given(geometries(channels=(1, 2, 3, 33, 64)), seeds)
-def test_conv_real_grouped_ties_and_zeros(runtime, g, seed):
-    """The grouped (table) kernel against its reference twin: same order, so identical bits.
+@given(geometries(channels=(1, 2, 3, 33, 64)), seeds, st.booleans())
+def test_conv_real_ties_and_zeros(runtime, g, seed, grouped):
+    """Each order's kernel (default; grouped = the table kernel) against its reference twin:
+    same order, so identical bits.
     Inputs hold +0, -0 and values of mixed magnitude; thresholds are accumulator values of the
     reference itself, so >= ties are exercised on every channel."""
     rng = np.random.default_rng(seed)
@@ -106,12 +107,12 @@ def test_conv_real_grouped_ties_and_zeros(runtime, g, seed):
     wt = model.pack_signs(random_signs(rng, (g.c_out, g.c_in * g.k[0] * g.k[1])))
     args = (x, wt, g.window(), g.out_hw, g.c_out)
     ones, zeros = np.ones(g.c_out, np.float32), np.zeros(g.c_out, np.float32)
-    acc = runtime.conv2d_real(*args, scale=ones, bias=zeros, ref=True)
-    _assert_same_bits(runtime.conv2d_real(*args, scale=ones, bias=zeros), acc)
+    acc = runtime.conv2d_real(*args, scale=ones, bias=zeros, ref=True, grouped=grouped)
+    _assert_same_bits(runtime.conv2d_real(*args, scale=ones, bias=zeros, grouped=grouped), acc)
     pick = rng.integers(0, acc.shape[1] * acc.shape[2], g.c_out)
     thresh = acc.reshape(g.c_out, -1)[np.arange(g.c_out), pick]
-    out = runtime.conv2d_real(*args, thresh=thresh)
-    _assert_same_bits(out, runtime.conv2d_real(*args, thresh=thresh, ref=True))
+    out = runtime.conv2d_real(*args, thresh=thresh, grouped=grouped)
+    _assert_same_bits(out, runtime.conv2d_real(*args, thresh=thresh, ref=True, grouped=grouped))
     assert model.tail_bits_clear(out, g.c_out)
 
 
