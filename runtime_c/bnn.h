@@ -137,6 +137,19 @@ void bnn_conv2d_f32_f32_grouped(const float *in, bnn_dims in_d, const uint32_t *
                                 const float *scale, const float *bias, const bnn_window *win,
                                 float *out, bnn_dims out_d);
 
+/* --- bnn_conv_int.c: INTEGER (uint8 / int8) CHW model input, binary weights ---------------- */
+/* acc = sum over the valid taps of (w ? +(q - offset) : -(q - offset)), an exact int32 (a tap
+ * outside the image is q = offset, i.e. 0 in the model's float domain); out bit = acc >= thresh.
+ * offset must lie in the input type's range (0..255, -128..127). passes/int_input.py derives
+ * thresh from the float model and proves it exact. */
+#define BNN_INT_TABLE_MAX_TAPS 32
+void bnn_conv2d_u8_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset,
+                          const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
+                          uint32_t *out, bnn_dims out_d);
+void bnn_conv2d_s8_thresh(const int8_t *in, bnn_dims in_d, int32_t offset,
+                          const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
+                          uint32_t *out, bnn_dims out_d);
+
 /* --- bnn_dense.c -------------------------------------------------------------------------- */
 /* BITS input of n_words words holding k true elements (tail and per-pixel padding bits 0). */
 void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,

@@ -308,6 +308,59 @@ void bnn_conv2d_f32_f32_grouped_ref(const float *in, bnn_dims in_d, const uint32
     ref_conv_real_f32(in, in_d, weights, scale, bias, win, out, out_d, 1);
 }
 
+/* Integer-input conv: q (already widened to int32 by the caller's reader) minus offset, summed. */
+static void ref_conv_int_thresh(const uint8_t *u8, const int8_t *s8, bnn_dims in_d,
+                                int32_t offset, const uint32_t *weights, const int32_t *thresh,
+                                const bnn_window *win, uint32_t *out, bnn_dims out_d)
+{
+    int32_t k = in_d.c * win->k_h * win->k_w, out_words = BNN_WORDS(out_d.c);
+    int32_t oy, ox, o, ci, ky, kx;
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox) {
+            uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
+            for (o = 0; o < out_words; ++o) {
+                pix[o] = 0u;
+            }
+            for (o = 0; o < out_d.c; ++o) {
+                const uint32_t *w_o = weights + o * BNN_WORDS(k);
+                int32_t acc = 0;
+                for (ci = 0; ci < in_d.c; ++ci) {
+                    for (ky = 0; ky < win->k_h; ++ky) {
+                        for (kx = 0; kx < win->k_w; ++kx) {
+                            int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+                            int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+                            int32_t tap = (ci * win->k_h + ky) * win->k_w + kx, i, v;
+                            if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                                continue;
+                            }
+                            i = (ci * in_d.h + iy) * in_d.w + ix;
+                            v = (u8 != NULL ? (int32_t)u8[i] : (int32_t)s8[i]) - offset;
+                            acc += ref_bit(w_o, tap) ? v : -v;
+                        }
+                    }
+                }
+                if (acc >= thresh[o]) {
+                    ref_set_bit(pix, o);
+                }
+            }
+        }
+    }
+}
+
+void bnn_conv2d_u8_thresh_ref(const uint8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_window *win, uint32_t *out, bnn_dims out_d)
+{
+    ref_conv_int_thresh(in, NULL, in_d, offset, weights, thresh, win, out, out_d);
+}
+
+void bnn_conv2d_s8_thresh_ref(const int8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_window *win, uint32_t *out, bnn_dims out_d)
+{
+    ref_conv_int_thresh(NULL, in, in_d, offset, weights, thresh, win, out, out_d);
+}
+
 static int32_t ref_dense_bin_acc(const uint32_t *in, int32_t n_words, int32_t k,
                                  const uint32_t *w_o)
 {

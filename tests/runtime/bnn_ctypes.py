@@ -39,6 +39,8 @@ _SIGNATURES = {
     "bnn_conv2d_bin_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_thresh": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_u8_thresh": [_P, Dims, _I32, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_s8_thresh": [_P, Dims, _I32, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_thresh_grouped": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_f32_grouped": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_dense_bin_thresh": [_P, _I32, _I32, _P, _P, _I32, _P],
@@ -188,6 +190,20 @@ class Runtime:
         self._fn("bnn_conv2d_f32_f32" + suffix, ref)(
             _ptr(x), Dims(h, w, c), _ptr(wbits), _ptr(scale), _ptr(bias), ctypes.byref(win),
             _ptr(out), Dims(oh, ow, c_out))
+        return out
+
+    def conv2d_int(self, q: np.ndarray, offset: int, wbits: np.ndarray, win: Window, out_hw, c_out: int,
+                   thresh, ref: bool = False) -> np.ndarray:
+        """q: (C, H, W) uint8 or int8; thresh: int32 per channel on sum +-(q - offset)."""
+        c, h, w = q.shape
+        oh, ow = out_hw
+        q = np.ascontiguousarray(q)
+        wbits = np.ascontiguousarray(wbits, dtype=np.uint32)
+        thresh = np.ascontiguousarray(thresh, dtype=np.int32)
+        out = np.full((oh, ow, words(c_out)), 0xDEADBEEF, dtype=np.uint32)
+        name = "bnn_conv2d_u8_thresh" if q.dtype == np.uint8 else "bnn_conv2d_s8_thresh"
+        self._fn(name, ref)(_ptr(q), Dims(h, w, c), offset, _ptr(wbits), _ptr(thresh), ctypes.byref(win),
+                            _ptr(out), Dims(oh, ow, c_out))
         return out
 
     # --- dense -----------------------------------------------------------------------------

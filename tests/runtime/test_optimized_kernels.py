@@ -293,3 +293,27 @@ def test_shared_small_popcount(runtime, n, fill):
     fn.restype = ctypes.c_uint32
     expected = sum(bin(int(x)).count("1") for x in (a[:n] ^ w[:n]))
     assert fn(a.ctypes.data, w.ctypes.data, n) == expected
+
+
+@SETTINGS
+@given(geometries(channels=(1, 2, 3, 4, 33)), seeds, st.sampled_from(["uint8", "int8"]))
+def test_conv_int(runtime, g, seed, dtype):
+    """Integer-input conv (tables of 5-tap sums, two pixels per word; direct loop beyond 32 taps)
+    against its reference twin, and the twin against the plain integer sum of bnn.h."""
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    q = rng.integers(info.min, info.max + 1, (g.c_in, g.h, g.w)).astype(dtype)
+    q.flat[rng.integers(0, q.size, size=max(1, q.size // 8))] = info.max  # extremes
+    q.flat[rng.integers(0, q.size, size=max(1, q.size // 8))] = info.min
+    offset = int(rng.choice([info.min, 0, info.max, int(rng.integers(info.min, info.max + 1))]))
+    wt = random_signs(rng, (g.c_out, g.c_in, g.k[0], g.k[1]))
+    wbits = model.pack_signs(wt.reshape(g.c_out, -1))
+    acc = model.conv_real_acc(q.astype(np.float64) - offset, wt, g.stride, g.pads, g.dil)  # exact integers
+    thresh = thresholds_near(rng, acc, channel_axis=0).astype(np.int32)
+    args = (q, offset, wbits, g.window(), g.out_hw, g.c_out, thresh)
+    out = runtime.conv2d_int(*args)
+    ref = runtime.conv2d_int(*args, ref=True)
+    _assert_same_bits(out, ref)
+    assert model.tail_bits_clear(out, g.c_out)
+    expected = np.where(acc >= thresh[:, None, None], 1, -1).transpose(1, 2, 0)
+    np.testing.assert_array_equal(ref, model.pack_signs(expected))
