@@ -13,6 +13,9 @@ u = 2^-24; Higham, Accuracy and Stability, 4.2):
 
     |acc - alpha * A| <= E = K * delta + gamma_{K-1} * K * max|x(q)|.
 
+When alpha is a power of two and x(q) = alpha * (q - m) exactly (e.g. (q - 128) / 128), every partial
+sum is an integer below 2^24 times alpha, so the sum is exact and E = 0.
+
 So acc >= T is decided by A alone unless some reachable integer A lies in [(T - E) / alpha, (T + E) / alpha):
 then the channel is AMBIGUOUS and the layer must keep the float path. Otherwise bit = (A >= t) with
 t = ceil((T + E) / alpha). All arithmetic here is exact (fractions), so the fold is a proof, not a test;
@@ -82,10 +85,17 @@ def int_input(dtype: str, steps: list[tuple[str, float]]) -> IntInput | None:
 def error_bound(spec: IntInput, taps: int) -> Fraction:
     """E: |onnxruntime's float acc - alpha * A| for any window of at most `taps` valid taps."""
     delta = max(abs(Fraction(float(x)) - spec.alpha * (int(q) - spec.offset)) for q, x in zip(spec.qs, spec.xq))
+    reach = taps * max(abs(int(q) - spec.offset) for q in spec.qs)
+    if delta == 0 and _power_of_two(spec.alpha) and reach < 2 ** 24:
+        return Fraction(0)  # every x and partial sum is an integer (< 2^24) times alpha = 2^e: exact
     xmax = max(abs(Fraction(float(x))) for x in spec.xq)
     n = max(taps - 1, 0)
     gamma = n * U / (1 - n * U)
     return taps * delta + gamma * taps * xmax
+
+
+def _power_of_two(f: Fraction) -> bool:
+    return f > 0 and f.numerator & (f.numerator - 1) == 0 and f.denominator & (f.denominator - 1) == 0
 
 
 def _ceil(f: Fraction) -> int:

@@ -101,6 +101,10 @@ def test_dyadic_scale_is_never_ambiguous_between_values():
     thresh = np.array([(a + 0.5) / 128 for a in range(-100, 100, 7)], np.float32)
     t, ambiguous = int_thresholds(spec, 27, thresh)
     assert not ambiguous
+    # exact sums: a threshold ON a reachable value is decided too (no rounding margin)
+    on = np.array([a / 128 for a in range(-100, 100, 7)], np.float32)
+    t_on, ambiguous = int_thresholds(spec, 27, on)
+    assert not ambiguous and list(t_on) == list(range(-100, 100, 7))
     assert list(t) == [a + 1 for a in range(-100, 100, 7)]
 
 
