@@ -61,8 +61,15 @@ def layer_rows(graph: ir.Graph) -> list[LayerRow]:
 
 # Kernels whose float32 sums run in an order onnxruntime's (vectorized) kernels do not share.
 FLOAT_SUM_KERNELS = {"bnn_conv2d_f32w_f32", "bnn_dense_f32w_f32", "bnn_global_avgpool_f32",
-                     "bnn_reduce_mean_hw_f32", "bnn_conv2d_f32_f32", "bnn_conv2d_f32_thresh", "bnn_dense_f32_f32",
+                     "bnn_reduce_mean_hw_f32", "bnn_conv2d_f32_f32", "bnn_conv2d_f32_thresh", "bnn_conv2d_f32_f32_grouped",
+                     "bnn_conv2d_f32_thresh_grouped", "bnn_dense_f32_f32",
                      "bnn_dense_f32_thresh"}
+
+
+def _ort_order(layer) -> bool:
+    from .passes.real_order import ort_order
+
+    return isinstance(layer, ir.ConvLayer) and not layer.binary_input and ort_order(layer)
 
 
 def _mlas_global(layer) -> bool:
@@ -114,7 +121,8 @@ def format_inspect(graph: ir.Graph) -> str:
                  f"input {graph.tensors[graph.input].size} floats, output {graph.tensors[graph.output].size} floats")
     lines.append(f"activations at the peak of live bytes: {bits_bytes:,} B packed bits + {real_bytes:,} B float32 "
                  f"(arena {graph.arena_bytes:,} B)")
-    inexact = [r.index for r, layer in zip(rows, graph.nodes) if layer.kernel in FLOAT_SUM_KERNELS
+    inexact = [r.index for r, layer in zip(rows, graph.nodes) if (layer.kernel in FLOAT_SUM_KERNELS
+                                                                 and not _ort_order(layer))
                or (layer.kernel == "bnn_avgpool_mlas_f32" and _mlas_global(layer))]
     if inexact:
         lines.append(f"note: layer(s) {', '.join(map(str, inexact))} sum floats in an order onnxruntime does not share "

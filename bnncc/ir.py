@@ -298,6 +298,7 @@ class ConvLayer(Layer):
     binary_input: bool = True
     packed: np.ndarray = field(repr=False, default=None)  # uint32 per output channel
     out: Threshold | AffineOut = None
+    real_order: str = "exact"  # real input: float order, "exact" or "grouped" (passes/real_order.py)
 
     @property
     def binary_macs(self) -> int:
@@ -330,7 +331,8 @@ class ConvLayer(Layer):
             return "bnn_conv2d_bin_thresh_sliced"
         src = "bin" if self.binary_input else "f32"
         dst = "thresh" if isinstance(self.out, Threshold) else "f32"
-        return f"bnn_conv2d_{src}_{dst}"
+        grouped = "_grouped" if not self.binary_input and self.real_order == "grouped" else ""
+        return f"bnn_conv2d_{src}_{dst}{grouped}"
 
 
 @dataclass

@@ -181,7 +181,8 @@ def run_compiled(model_dir: Path, name: str, target: str, inputs: np.ndarray, bo
 
 
 def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, samples: int = 300,
-                 target: str | None = None, seed: int = 0, board: str | None = None) -> VerifyReport:
+                 target: str | None = None, seed: int = 0, board: str | None = None,
+                 fast_real_conv: bool = False) -> VerifyReport:
     """Compile, run on `target` (or on a board preset's QEMU machine), compare with onnxruntime."""
     model_path = Path(model_path)
     preset = None
@@ -196,7 +197,7 @@ def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, sampl
             board_machines(preset)  # refuse a board without an emulator before compiling
     target = target or "host"
     with tempfile.TemporaryDirectory(prefix="bnncc-verify-") as tmp:
-        compiled = compile_model(model_path, Path(tmp) / "model", name="model")
+        compiled = compile_model(model_path, Path(tmp) / "model", name="model", fast_real_conv=fast_real_conv)
         if preset is not None:
             from .compiler import model_footprint
 

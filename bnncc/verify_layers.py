@@ -485,19 +485,20 @@ def _categorize(row: LayerRow, layer: ir.Layer, graph: ir.Graph, out: str, got: 
 
 
 def verify_layers(model_path: str | Path, inputs: np.ndarray | None = None, samples: int = 50,
-                  target: str = "host", seed: int = 0, emitted: Path | None = None) -> LayersReport:
+                  target: str = "host", seed: int = 0, emitted: Path | None = None,
+                  fast_real_conv: bool = False) -> LayersReport:
     """Compile (or take an already emitted folder `emitted` holding model.c), trace every layer on the
     host or on a Cortex-M target in QEMU, compare with onnxruntime."""
     model_path = Path(model_path)
     with tempfile.TemporaryDirectory(prefix="bnncc-layers-") as tmp:
         work = Path(tmp)
         if emitted is None:
-            compiled = compile_model(model_path, work / "model", name="model")
+            compiled = compile_model(model_path, work / "model", name="model", fast_real_conv=fast_real_conv)
             graph, folder = compiled.graph, work / "model"
         else:
             from .compiler import lower_model
 
-            graph, folder = lower_model(model_path), Path(emitted)
+            graph, folder = lower_model(model_path, fast_real_conv), Path(emitted)
         input_size = graph.tensors[graph.input].size
         if inputs is None:
             inputs = random_inputs(input_size, samples, seed)

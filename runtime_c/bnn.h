@@ -110,14 +110,45 @@ void bnn_conv2d_bin_f32(const uint32_t *in, bnn_dims in_d, const uint32_t *weigh
                         bnn_dims out_d);
 
 /* --- bnn_conv_real.c: REAL CHW input, binary weights ------------------------------------- */
-/* acc = sum over valid taps of (w ? +x : -x), accumulated in float in weight order (ci, ky,
- * kx), from 0.0f. out bit = (acc >= thresh). */
+/* acc = sum over the window's taps of (w ? +x : -x) in float, taps in weight order (ci, ky, kx).
+ * The order of the float additions is part of the contract (docs/semantics.md):
+ * - bnn_conv2d_f32_thresh / bnn_conv2d_f32_f32 (the default, EXACT order): acc = 0.0f, then
+ *   acc = acc + x or acc - x over the valid taps in order; onnxruntime's result for +-1 weights.
+ * - bnn_conv2d_f32_*_grouped (opt-in, `bnncc --fast-real-conv`; bnn_conv_real_grouped.c), for
+ *   k = c_in * k_h * k_w <= BNN_REAL_GROUPED_MAX_TAPS: taps split into groups of
+ *   BNN_REAL_GROUP_TAPS in order (the last may be shorter); a group of n taps into a low half
+ *   (its first (n + 1) / 2 taps) and a high half (the rest); each half is summed from 0.0f tap by
+ *   tap (h = h + x or h = h - x), taps outside the image counting as x = 0.0f; group sum =
+ *   low + high (just low when the high half is empty); acc = group 0, then acc = acc + group j.
+ *   Larger windows: the default order.
+ * out bit = (acc >= thresh); real output: scale * acc + bias. */
+#define BNN_REAL_GROUPED_MAX_TAPS 32
+#define BNN_REAL_GROUP_TAPS 5
 void bnn_conv2d_f32_thresh(const float *in, bnn_dims in_d, const uint32_t *weights,
                            const float *thresh, const bnn_window *win, uint32_t *out,
                            bnn_dims out_d);
 void bnn_conv2d_f32_f32(const float *in, bnn_dims in_d, const uint32_t *weights,
                         const float *scale, const float *bias, const bnn_window *win, float *out,
                         bnn_dims out_d);
+void bnn_conv2d_f32_thresh_grouped(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                   const float *thresh, const bnn_window *win, uint32_t *out,
+                                   bnn_dims out_d);
+void bnn_conv2d_f32_f32_grouped(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                const float *scale, const float *bias, const bnn_window *win,
+                                float *out, bnn_dims out_d);
+
+/* --- bnn_conv_int.c: INTEGER (uint8 / int8) CHW model input, binary weights ---------------- */
+/* acc = sum over the valid taps of (w ? +(q - offset) : -(q - offset)), an exact int32 (a tap
+ * outside the image is q = offset, i.e. 0 in the model's float domain); out bit = acc >= thresh.
+ * offset must lie in the input type's range (0..255, -128..127). passes/int_input.py derives
+ * thresh from the float model and proves it exact. */
+#define BNN_INT_TABLE_MAX_TAPS 32
+void bnn_conv2d_u8_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset,
+                          const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
+                          uint32_t *out, bnn_dims out_d);
+void bnn_conv2d_s8_thresh(const int8_t *in, bnn_dims in_d, int32_t offset,
+                          const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
+                          uint32_t *out, bnn_dims out_d);
 
 /* --- bnn_dense.c -------------------------------------------------------------------------- */
 /* BITS input of n_words words holding k true elements (tail and per-pixel padding bits 0). */

@@ -1,8 +1,11 @@
 /*
  * bnn_conv_real.c - convolution of a REAL (float CHW) input with binary weights: the first
  * layer of most BNNs. Each product is +x or -x, so the kernel only adds and subtracts.
- * Sums run in the order ci, ky, kx over valid taps, as in the reference, so the float
- * results agree bit for bit.
+ * The DEFAULT (exact) order: acc = 0.0f, then acc + x or acc - x over the valid taps in order
+ * ci, ky, kx, as in the reference, so the float results agree bit for bit. With +-1 weights this
+ * is onnxruntime's result (im2col + MLAS SGEMM accumulates acc +- x in the same order for
+ * windows inside one K block; tests/e2e checks it on random non-dyadic inputs). The faster
+ * grouped order is opt-in: bnn_conv_real_grouped.c.
  *
  * Per output pixel the window is gathered once as pairs (-x, +x), in weight order; every
  * output channel then adds pair[bit] for each weight bit: no branch, no index arithmetic.

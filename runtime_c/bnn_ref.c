@@ -173,15 +173,56 @@ void bnn_conv2d_bin_f32_ref(const uint32_t *in, bnn_dims in_d, const uint32_t *w
     }
 }
 
-/* Float accumulator of a conv on REAL input, summed in the order ci, ky, kx (the order the
- * optimized kernel keeps, so the two agree bit for bit). */
+/* Float accumulator of a conv on REAL input over a window of at most BNN_REAL_GROUPED_MAX_TAPS
+ * taps, in the grouped order of bnn.h: the optimized kernel tabulates the same group sums, so
+ * the two agree bit for bit. */
+static float ref_conv_real_grouped_acc(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                       const bnn_window *win, int32_t o, int32_t oy, int32_t ox)
+{
+    int32_t k = in_d.c * win->k_h * win->k_w;
+    const uint32_t *w_o = weights + o * BNN_WORDS(k);
+    float acc = 0.0f;
+    int32_t g0, i;
+    for (g0 = 0; g0 < k; g0 += BNN_REAL_GROUP_TAPS) {
+        int32_t n = k - g0 < BNN_REAL_GROUP_TAPS ? k - g0 : BNN_REAL_GROUP_TAPS;
+        int32_t lo = (n + 1) / 2;
+        float low = 0.0f, high = 0.0f, group;
+        for (i = 0; i < n; ++i) {
+            int32_t tap = g0 + i; /* = (ci * k_h + ky) * k_w + kx */
+            int32_t ci = tap / (win->k_h * win->k_w);
+            int32_t ky = tap / win->k_w % win->k_h, kx = tap % win->k_w;
+            int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+            int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+            float x = 0.0f;
+            if (iy >= 0 && iy < in_d.h && ix >= 0 && ix < in_d.w) {
+                x = in[(ci * in_d.h + iy) * in_d.w + ix];
+            }
+            if (i < lo) {
+                low = ref_bit(w_o, tap) ? low + x : low - x;
+            } else {
+                high = ref_bit(w_o, tap) ? high + x : high - x;
+            }
+        }
+        group = n > lo ? low + high : low;
+        acc = g0 == 0 ? group : acc + group;
+    }
+    return acc;
+}
+
+/* Float accumulator of a conv on REAL input in the default order: from 0.0f over the valid taps
+ * in the order ci, ky, kx (the order bnn_conv_real.c keeps, so the two agree bit for bit).
+ * grouped: the opt-in grouped order (bnn_conv_real_grouped.c) for windows that have it. */
 static float ref_conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *weights,
-                               const bnn_window *win, int32_t o, int32_t oy, int32_t ox)
+                               const bnn_window *win, int32_t o, int32_t oy, int32_t ox,
+                               int32_t grouped)
 {
     int32_t k = in_d.c * win->k_h * win->k_w;
     const uint32_t *w_o = weights + o * BNN_WORDS(k);
     float acc = 0.0f;
     int32_t ci, ky, kx;
+    if (grouped && k <= BNN_REAL_GROUPED_MAX_TAPS) {
+        return ref_conv_real_grouped_acc(in, in_d, weights, win, o, oy, ox);
+    }
     for (ci = 0; ci < in_d.c; ++ci) {
         for (ky = 0; ky < win->k_h; ++ky) {
             int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
@@ -203,9 +244,9 @@ static float ref_conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *w
     return acc;
 }
 
-void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
-                               const float *thresh, const bnn_window *win, uint32_t *out,
-                               bnn_dims out_d)
+static void ref_conv_real_thresh(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                 const float *thresh, const bnn_window *win, uint32_t *out,
+                                 bnn_dims out_d, int32_t grouped)
 {
     int32_t out_words = BNN_WORDS(out_d.c);
     int32_t oy, ox, o;
@@ -216,7 +257,7 @@ void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *w
                 pix[o] = 0u;
             }
             for (o = 0; o < out_d.c; ++o) {
-                if (ref_conv_real_acc(in, in_d, weights, win, o, oy, ox) >= thresh[o]) {
+                if (ref_conv_real_acc(in, in_d, weights, win, o, oy, ox, grouped) >= thresh[o]) {
                     ref_set_bit(pix, o);
                 }
             }
@@ -224,19 +265,100 @@ void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *w
     }
 }
 
-void bnn_conv2d_f32_f32_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
-                            const float *scale, const float *bias, const bnn_window *win,
-                            float *out, bnn_dims out_d)
+static void ref_conv_real_f32(const float *in, bnn_dims in_d, const uint32_t *weights,
+                              const float *scale, const float *bias, const bnn_window *win,
+                              float *out, bnn_dims out_d, int32_t grouped)
 {
     int32_t oy, ox, o;
     for (o = 0; o < out_d.c; ++o) {
         for (oy = 0; oy < out_d.h; ++oy) {
             for (ox = 0; ox < out_d.w; ++ox) {
-                float acc = ref_conv_real_acc(in, in_d, weights, win, o, oy, ox);
+                float acc = ref_conv_real_acc(in, in_d, weights, win, o, oy, ox, grouped);
                 out[(o * out_d.h + oy) * out_d.w + ox] = scale[o] * acc + bias[o];
             }
         }
     }
+}
+
+void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                               const float *thresh, const bnn_window *win, uint32_t *out,
+                               bnn_dims out_d)
+{
+    ref_conv_real_thresh(in, in_d, weights, thresh, win, out, out_d, 0);
+}
+
+void bnn_conv2d_f32_f32_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                            const float *scale, const float *bias, const bnn_window *win,
+                            float *out, bnn_dims out_d)
+{
+    ref_conv_real_f32(in, in_d, weights, scale, bias, win, out, out_d, 0);
+}
+
+void bnn_conv2d_f32_thresh_grouped_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                       const float *thresh, const bnn_window *win, uint32_t *out,
+                                       bnn_dims out_d)
+{
+    ref_conv_real_thresh(in, in_d, weights, thresh, win, out, out_d, 1);
+}
+
+void bnn_conv2d_f32_f32_grouped_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                    const float *scale, const float *bias, const bnn_window *win,
+                                    float *out, bnn_dims out_d)
+{
+    ref_conv_real_f32(in, in_d, weights, scale, bias, win, out, out_d, 1);
+}
+
+/* Integer-input conv: q (already widened to int32 by the caller's reader) minus offset, summed. */
+static void ref_conv_int_thresh(const uint8_t *u8, const int8_t *s8, bnn_dims in_d,
+                                int32_t offset, const uint32_t *weights, const int32_t *thresh,
+                                const bnn_window *win, uint32_t *out, bnn_dims out_d)
+{
+    int32_t k = in_d.c * win->k_h * win->k_w, out_words = BNN_WORDS(out_d.c);
+    int32_t oy, ox, o, ci, ky, kx;
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox) {
+            uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
+            for (o = 0; o < out_words; ++o) {
+                pix[o] = 0u;
+            }
+            for (o = 0; o < out_d.c; ++o) {
+                const uint32_t *w_o = weights + o * BNN_WORDS(k);
+                int32_t acc = 0;
+                for (ci = 0; ci < in_d.c; ++ci) {
+                    for (ky = 0; ky < win->k_h; ++ky) {
+                        for (kx = 0; kx < win->k_w; ++kx) {
+                            int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+                            int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+                            int32_t tap = (ci * win->k_h + ky) * win->k_w + kx, i, v;
+                            if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                                continue;
+                            }
+                            i = (ci * in_d.h + iy) * in_d.w + ix;
+                            v = (u8 != NULL ? (int32_t)u8[i] : (int32_t)s8[i]) - offset;
+                            acc += ref_bit(w_o, tap) ? v : -v;
+                        }
+                    }
+                }
+                if (acc >= thresh[o]) {
+                    ref_set_bit(pix, o);
+                }
+            }
+        }
+    }
+}
+
+void bnn_conv2d_u8_thresh_ref(const uint8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_window *win, uint32_t *out, bnn_dims out_d)
+{
+    ref_conv_int_thresh(in, NULL, in_d, offset, weights, thresh, win, out, out_d);
+}
+
+void bnn_conv2d_s8_thresh_ref(const int8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_window *win, uint32_t *out, bnn_dims out_d)
+{
+    ref_conv_int_thresh(NULL, in, in_d, offset, weights, thresh, win, out, out_d);
 }
 
 static int32_t ref_dense_bin_acc(const uint32_t *in, int32_t n_words, int32_t k,

@@ -28,6 +28,19 @@ void bnn_conv2d_f32_thresh_ref(const float *in, bnn_dims in_d, const uint32_t *w
 void bnn_conv2d_f32_f32_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
                             const float *scale, const float *bias, const bnn_window *win,
                             float *out, bnn_dims out_d);
+void bnn_conv2d_f32_thresh_grouped_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                       const float *thresh, const bnn_window *win, uint32_t *out,
+                                       bnn_dims out_d);
+void bnn_conv2d_f32_f32_grouped_ref(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                    const float *scale, const float *bias, const bnn_window *win,
+                                    float *out, bnn_dims out_d);
+
+void bnn_conv2d_u8_thresh_ref(const uint8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_window *win, uint32_t *out, bnn_dims out_d);
+void bnn_conv2d_s8_thresh_ref(const int8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_window *win, uint32_t *out, bnn_dims out_d);
 
 void bnn_dense_bin_thresh_ref(const uint32_t *in, int32_t n_words, int32_t k,
                               const uint32_t *weights, const int32_t *thresh, int32_t n_out,

@@ -27,6 +27,8 @@ KERNEL_FILES = {
     "bnn_conv2d_bin_f32": "bnn_conv_bin.c",
     "bnn_conv2d_f32_thresh": "bnn_conv_real.c",
     "bnn_conv2d_f32_f32": "bnn_conv_real.c",
+    "bnn_conv2d_f32_thresh_grouped": "bnn_conv_real_grouped.c",
+    "bnn_conv2d_f32_f32_grouped": "bnn_conv_real_grouped.c",
     "bnn_dense_bin_thresh": "bnn_dense.c",
     "bnn_dense_bin_f32": "bnn_dense.c",
     "bnn_dense_f32_thresh": "bnn_dense.c",
@@ -63,6 +65,7 @@ KERNEL_FILES = {
 RUNTIME_DEPENDENCIES = {
     "bnn_conv_bin.c": ("bnn_popcount.c",),
     "bnn_dense.c": ("bnn_popcount.c",),
+    "bnn_conv_real_grouped.c": ("bnn_conv_real.c",),  # windows over 32 taps fall back to it
 }
 # Headers that never go into generated output (test-only reference kernels).
 _PRIVATE_HEADERS = {"bnn_ref.h"}
@@ -110,6 +113,7 @@ def emit(graph: ir.Graph, out_dir: Path, name: str, source: str) -> list[Path]:
         input_shape=_shape_text(input_t.shape), output_shape=_shape_text(output_t.shape),
         arena_bytes=graph.arena_bytes, arena_words=(graph.arena_bytes + 3) // 4, layers=layers,
         uses_input=any(graph.input in layer.inputs for layer in graph.nodes),
+        real_conv=_real_conv_order(graph),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -122,6 +126,17 @@ def emit(graph: ir.Graph, out_dir: Path, name: str, source: str) -> list[Path]:
         shutil.copyfile(runtime_dir() / filename, target)
         written.append(target)
     return written
+
+
+def _real_conv_order(graph: ir.Graph) -> dict | None:
+    """The float order of the real-input binary-weight convs (passes/real_order.py), for the header."""
+    from ..passes.real_order import ORDER_TEXT
+
+    orders = {layer.real_order for layer in graph.nodes if isinstance(layer, ir.ConvLayer) and not layer.binary_input}
+    if not orders:
+        return None
+    fast = "grouped" in orders
+    return dict(fast=int(fast), text=ORDER_TEXT["grouped" if fast else "exact"])
 
 
 def sanitize_comment(text: str) -> str:
@@ -144,6 +159,8 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
     ptr = _Pointers(graph)
     decls: list[str] = []
     summary = f"{layer.kernel} <- {sanitize_comment(', '.join(layer.source) or layer.name)}"
+    if isinstance(layer, ir.ConvLayer) and not layer.binary_input:
+        summary += f" ({layer.real_order} float order)"
 
     def dims(tag: str, chw: tuple[int, int, int]) -> str:
         c, h, w = chw

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import ir
 from .arena import plan_arena
 from .lower import lower
+from .real_order import choose_real_conv_order
 
 PIPELINE = (
     lower,  # fuse BN/bias/scale/sign into thresholds, commute max-pools, pack weights
@@ -12,7 +13,8 @@ PIPELINE = (
 )
 
 
-def run_pipeline(graph: ir.Graph) -> ir.Graph:
+def run_pipeline(graph: ir.Graph, fast_real_conv: bool = False) -> ir.Graph:
+    """fast_real_conv: real-input binary-weight convs sum in the grouped order (passes/real_order.py)."""
     for step in PIPELINE:
         graph = step(graph)
-    return graph
+    return choose_real_conv_order(graph, fast_real_conv)

@@ -175,17 +175,19 @@ def format_bench(result: dict) -> str:
 @click.option("--ram", default=None, help="with --board custom: ORIGIN:SIZE, e.g. 0x20000000:128K")
 @click.option("--name", default=None, help="C name of the model (default: the file name)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+@click.option("--fast-real-conv", is_flag=True, help="real-input binary-weight convs in the faster grouped float "
+              "order (not onnxruntime's; see `bnncc compile --help`)")
 @user_errors
 def bench_command(model: Path, target: str | None, board: str | None, flash: str | None, ram: str | None,
-                  name: str | None, as_json: bool) -> None:
+                  name: str | None, as_json: bool, fast_real_conv: bool) -> None:
     """Instructions per inference and per layer, flash, RAM and stack of MODEL on an emulated core or
     board; on a board without an emulator, flash and RAM against the board's sizes."""
-    result = _bench_onnx(model, target, name, board, flash, ram)
+    result = _bench_onnx(model, target, name, board, flash, ram, fast_real_conv)
     click.echo(json.dumps(result, indent=2) if as_json else format_bench(result))
 
 
 def _bench_onnx(model: Path, target: str | None, name: str | None, board: str | None = None,
-                flash: str | None = None, ram: str | None = None) -> dict:
+                flash: str | None = None, ram: str | None = None, fast_real_conv: bool = False) -> dict:
     from bnncc.compiler import compile_model  # the compiler imports heavy ONNX code: load on use
     from bnncc.targets.boards import GENERIC_BOARDS, check_board_fits, select_board
 
@@ -198,7 +200,7 @@ def _bench_onnx(model: Path, target: str | None, name: str | None, board: str | 
         raise BnnccError("bench needs --target (a cortex-m core) or --board")
     get_target(target)  # fail on a bad name before compiling
     with tempfile.TemporaryDirectory(prefix="bnncc-bench-model-") as tmp:
-        compiled = compile_model(model, Path(tmp), name)
+        compiled = compile_model(model, Path(tmp), name, fast_real_conv=fast_real_conv)
         if preset is not None:
             from bnncc.compiler import model_footprint
 

@@ -58,9 +58,12 @@ def model_path(name: str, folder: Path) -> Path:
     return path
 
 
+FAST_REAL_CONV = False  # --fast-real-conv: the grouped float order of the first layer
+
+
 def bench(model: Path, core: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        compiled = compile_model(model, Path(tmp), "net")
+        compiled = compile_model(model, Path(tmp), "net", fast_real_conv=FAST_REAL_CONV)
         layers = [{"name": l.name, "op": l.op, "binary_macs": l.binary_macs} for l in compiled.layers]
         result = bench_model(Path(tmp), compiled.name, core, layers)
         for row, layer in zip(result["layers"], compiled.layers):
@@ -118,7 +121,10 @@ def main() -> None:
     parser.add_argument("--speed", action="store_true", help="the speed table of the bench models")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--layers", action="store_true", help="with --speed: one row per layer too")
+    parser.add_argument("--fast-real-conv", action="store_true", help="compile with bnncc's --fast-real-conv")
     args = parser.parse_args()
+    global FAST_REAL_CONV
+    FAST_REAL_CONV = args.fast_real_conv
     cores = args.cores.split(",")
     if args.speed:
         speed_table(cores, args.models.split(","), args.layers)

@@ -39,6 +39,10 @@ _SIGNATURES = {
     "bnn_conv2d_bin_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_thresh": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_u8_thresh": [_P, Dims, _I32, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_s8_thresh": [_P, Dims, _I32, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_f32_thresh_grouped": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_f32_f32_grouped": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_dense_bin_thresh": [_P, _I32, _I32, _P, _P, _I32, _P],
     "bnn_dense_bin_thresh_sliced": [_P, _I32, _I32, _P, _P, _I32, _P],
     "bnn_dense_bin_f32": [_P, _I32, _I32, _P, _P, _P, _I32, _P],
@@ -164,8 +168,11 @@ class Runtime:
         return out
 
     def conv2d_real(self, x: np.ndarray, wbits: np.ndarray, win: Window, out_hw, c_out: int,
-                    thresh=None, scale=None, bias=None, ref: bool = False) -> np.ndarray:
-        """x: (C, H, W) float32; wbits: (c_out, words(c_in * k_h * k_w))."""
+                    thresh=None, scale=None, bias=None, ref: bool = False,
+                    grouped: bool = False) -> np.ndarray:
+        """x: (C, H, W) float32; wbits: (c_out, words(c_in * k_h * k_w)). grouped: the opt-in
+        grouped-order kernels (bnn_conv2d_f32_*_grouped) instead of the default order."""
+        suffix = "_grouped" if grouped else ""
         c, h, w = x.shape
         oh, ow = out_hw
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -173,16 +180,30 @@ class Runtime:
         if thresh is not None:
             thresh = np.ascontiguousarray(thresh, dtype=np.float32)
             out = np.full((oh, ow, words(c_out)), 0xDEADBEEF, dtype=np.uint32)
-            self._fn("bnn_conv2d_f32_thresh", ref)(
+            self._fn("bnn_conv2d_f32_thresh" + suffix, ref)(
                 _ptr(x), Dims(h, w, c), _ptr(wbits), _ptr(thresh), ctypes.byref(win),
                 _ptr(out), Dims(oh, ow, c_out))
             return out
         scale = np.ascontiguousarray(scale, dtype=np.float32)
         bias = np.ascontiguousarray(bias, dtype=np.float32)
         out = np.full((c_out, oh, ow), np.nan, dtype=np.float32)
-        self._fn("bnn_conv2d_f32_f32", ref)(
+        self._fn("bnn_conv2d_f32_f32" + suffix, ref)(
             _ptr(x), Dims(h, w, c), _ptr(wbits), _ptr(scale), _ptr(bias), ctypes.byref(win),
             _ptr(out), Dims(oh, ow, c_out))
+        return out
+
+    def conv2d_int(self, q: np.ndarray, offset: int, wbits: np.ndarray, win: Window, out_hw, c_out: int,
+                   thresh, ref: bool = False) -> np.ndarray:
+        """q: (C, H, W) uint8 or int8; thresh: int32 per channel on sum +-(q - offset)."""
+        c, h, w = q.shape
+        oh, ow = out_hw
+        q = np.ascontiguousarray(q)
+        wbits = np.ascontiguousarray(wbits, dtype=np.uint32)
+        thresh = np.ascontiguousarray(thresh, dtype=np.int32)
+        out = np.full((oh, ow, words(c_out)), 0xDEADBEEF, dtype=np.uint32)
+        name = "bnn_conv2d_u8_thresh" if q.dtype == np.uint8 else "bnn_conv2d_s8_thresh"
+        self._fn(name, ref)(_ptr(q), Dims(h, w, c), offset, _ptr(wbits), _ptr(thresh), ctypes.byref(win),
+                            _ptr(out), Dims(oh, ow, c_out))
         return out
 
     # --- dense -----------------------------------------------------------------------------

@@ -88,6 +88,55 @@ def conv_real_acc(x: np.ndarray, w: np.ndarray, stride, pads, dil) -> np.ndarray
     return acc
 
 
+GROUPED_MAX_TAPS = 32  # BNN_REAL_GROUPED_MAX_TAPS
+GROUP_TAPS = 5         # BNN_REAL_GROUP_TAPS
+
+
+def conv_real_acc_f32(x: np.ndarray, w: np.ndarray, stride, pads, dil, grouped: bool = False) -> np.ndarray:
+    """The float32 accumulator of a real-input conv in the order bnn.h promises (bit for bit).
+    x: (C, H, W) float32; w: (Co, C, kh, kw) signs -> (Co, oh, ow) float32.
+    Default order: from 0, tap by tap over the valid taps (order ci, ky, kx).
+    grouped and k <= GROUPED_MAX_TAPS: groups of GROUP_TAPS taps (order ci, ky, kx), each a low half (first
+    (n + 1) // 2 taps) + a high half, each half summed from 0 tap by tap, padded taps = 0.0;
+    acc = group 0 + group 1 + ... (larger windows: the default order)."""
+    c, h, wd = x.shape
+    c_out, _, k_h, k_w = w.shape
+    oh = out_dim(h, k_h, stride[0], pads[0], pads[2], dil[0])
+    ow = out_dim(wd, k_w, stride[1], pads[1], pads[3], dil[1])
+    padded = _pad_hw(x.astype(np.float32), pads, 0.0, axes=(1, 2))
+    taps = []  # (C*kh*kw) x (oh, ow) in the order ci, ky, kx
+    for ci in range(c):
+        for ky, kx, rows, cols in _windows(oh, ow, k_h, k_w, stride, dil):
+            taps.append(padded[ci, rows, cols])
+    taps = np.stack(taps)
+    signs = w.reshape(c_out, -1).astype(np.float32)
+    k = taps.shape[0]
+    if not grouped or k > GROUPED_MAX_TAPS:
+        valid = []
+        ones = _pad_hw(np.ones((1, h, wd), np.float32), pads, 0.0, axes=(1, 2))
+        for ky, kx, rows, cols in _windows(oh, ow, k_h, k_w, stride, dil):
+            valid.append(ones[0, rows, cols] > 0)
+        valid = np.stack(valid * c)
+        acc = np.zeros((c_out, oh, ow), np.float32)
+        for t in range(k):
+            step = np.where(valid[t], signs[:, t, None, None] * taps[t], np.float32(0))
+            acc = np.where(valid[t], acc + step, acc).astype(np.float32)
+        return acc
+    acc = None
+    for g0 in range(0, k, GROUP_TAPS):
+        n = min(GROUP_TAPS, k - g0)
+        lo = (n + 1) // 2
+        halves = []
+        for part in (range(g0, g0 + lo), range(g0 + lo, g0 + n)):
+            s = np.zeros((c_out, oh, ow), np.float32)
+            for t in part:
+                s = (s + signs[:, t, None, None] * taps[t]).astype(np.float32)
+            halves.append(s)
+        group = (halves[0] + halves[1]).astype(np.float32) if n > lo else halves[0]
+        acc = group if acc is None else (acc + group).astype(np.float32)
+    return acc
+
+
 def maxpool_signs(a: np.ndarray, k, stride, pads, dil, and_channels=None) -> np.ndarray:
     """a: (H, W, C) signs; OR (max) per channel, AND (min) where and_channels is True.
     Padding never wins; an empty window gives -1."""

@@ -76,20 +76,44 @@ def test_conv_bin_thresholds_at_accumulator(runtime, g, seed):
 
 
 @SETTINGS
-@given(geometries(channels=(1, 2, 3, 4, 8, 33)), seeds)
-def test_conv_real(runtime, g, seed):
+@given(geometries(channels=(1, 2, 3, 4, 8, 33)), seeds, st.booleans())
+def test_conv_real(runtime, g, seed, grouped):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((g.c_in, g.h, g.w)).astype(np.float32)
     wt = model.pack_signs(random_signs(rng, (g.c_out, g.c_in * g.k[0] * g.k[1])))
     thresh = rng.standard_normal(g.c_out).astype(np.float32)
     args = (x, wt, g.window(), g.out_hw, g.c_out)
-    out = runtime.conv2d_real(*args, thresh=thresh)
-    _assert_same_bits(out, runtime.conv2d_real(*args, thresh=thresh, ref=True))
+    out = runtime.conv2d_real(*args, thresh=thresh, grouped=grouped)
+    _assert_same_bits(out, runtime.conv2d_real(*args, thresh=thresh, ref=True, grouped=grouped))
     assert model.tail_bits_clear(out, g.c_out)
     scale = rng.standard_normal(g.c_out).astype(np.float32)
     bias = rng.standard_normal(g.c_out).astype(np.float32)
-    _assert_same_bits(runtime.conv2d_real(*args, scale=scale, bias=bias),
-                      runtime.conv2d_real(*args, scale=scale, bias=bias, ref=True))
+    _assert_same_bits(runtime.conv2d_real(*args, scale=scale, bias=bias, grouped=grouped),
+                      runtime.conv2d_real(*args, scale=scale, bias=bias, ref=True, grouped=grouped))
+
+
+@SETTINGS
+@given(geometries(channels=(1, 2, 3, 33, 64)), seeds, st.booleans())
+def test_conv_real_ties_and_zeros(runtime, g, seed, grouped):
+    """Each order's kernel (default; grouped = the table kernel) against its reference twin:
+    same order, so identical bits.
+    Inputs hold +0, -0 and values of mixed magnitude; thresholds are accumulator values of the
+    reference itself, so >= ties are exercised on every channel."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((g.c_in, g.h, g.w)) * 10.0 ** rng.integers(-4, 5, (g.c_in, g.h, g.w))
+         ).astype(np.float32)
+    x.flat[rng.integers(0, x.size, size=max(1, x.size // 4))] = 0.0
+    x.flat[rng.integers(0, x.size, size=max(1, x.size // 4))] = -0.0
+    wt = model.pack_signs(random_signs(rng, (g.c_out, g.c_in * g.k[0] * g.k[1])))
+    args = (x, wt, g.window(), g.out_hw, g.c_out)
+    ones, zeros = np.ones(g.c_out, np.float32), np.zeros(g.c_out, np.float32)
+    acc = runtime.conv2d_real(*args, scale=ones, bias=zeros, ref=True, grouped=grouped)
+    _assert_same_bits(runtime.conv2d_real(*args, scale=ones, bias=zeros, grouped=grouped), acc)
+    pick = rng.integers(0, acc.shape[1] * acc.shape[2], g.c_out)
+    thresh = acc.reshape(g.c_out, -1)[np.arange(g.c_out), pick]
+    out = runtime.conv2d_real(*args, thresh=thresh, grouped=grouped)
+    _assert_same_bits(out, runtime.conv2d_real(*args, thresh=thresh, ref=True, grouped=grouped))
+    assert model.tail_bits_clear(out, g.c_out)
 
 
 @SETTINGS
@@ -269,3 +293,27 @@ def test_shared_small_popcount(runtime, n, fill):
     fn.restype = ctypes.c_uint32
     expected = sum(bin(int(x)).count("1") for x in (a[:n] ^ w[:n]))
     assert fn(a.ctypes.data, w.ctypes.data, n) == expected
+
+
+@SETTINGS
+@given(geometries(channels=(1, 2, 3, 4, 33)), seeds, st.sampled_from(["uint8", "int8"]))
+def test_conv_int(runtime, g, seed, dtype):
+    """Integer-input conv (tables of 5-tap sums, two pixels per word; direct loop beyond 32 taps)
+    against its reference twin, and the twin against the plain integer sum of bnn.h."""
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    q = rng.integers(info.min, info.max + 1, (g.c_in, g.h, g.w)).astype(dtype)
+    q.flat[rng.integers(0, q.size, size=max(1, q.size // 8))] = info.max  # extremes
+    q.flat[rng.integers(0, q.size, size=max(1, q.size // 8))] = info.min
+    offset = int(rng.choice([info.min, 0, info.max, int(rng.integers(info.min, info.max + 1))]))
+    wt = random_signs(rng, (g.c_out, g.c_in, g.k[0], g.k[1]))
+    wbits = model.pack_signs(wt.reshape(g.c_out, -1))
+    acc = model.conv_real_acc(q.astype(np.float64) - offset, wt, g.stride, g.pads, g.dil)  # exact integers
+    thresh = thresholds_near(rng, acc, channel_axis=0).astype(np.int32)
+    args = (q, offset, wbits, g.window(), g.out_hw, g.c_out, thresh)
+    out = runtime.conv2d_int(*args)
+    ref = runtime.conv2d_int(*args, ref=True)
+    _assert_same_bits(out, ref)
+    assert model.tail_bits_clear(out, g.c_out)
+    expected = np.where(acc >= thresh[:, None, None], 1, -1).transpose(1, 2, 0)
+    np.testing.assert_array_equal(ref, model.pack_signs(expected))

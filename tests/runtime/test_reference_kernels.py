@@ -81,6 +81,24 @@ def test_conv_real_ref_matches_model(runtime, g, seed):
 
 
 @SETTINGS
+@given(geometries(channels=(1, 2, 3, 4)), seeds, st.booleans())
+def test_conv_real_ref_sums_in_the_documented_order(runtime, g, seed, grouped):
+    """Any floats (not just exactly summable ones): the reference's float32 accumulator is the
+    one of bnn.h's order (default: tap by tap; grouped: groups up to 32 taps, tap by tap beyond),
+    bit for bit."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((g.c_in, g.h, g.w)) * 10.0 ** rng.integers(-3, 4, (g.c_in, g.h, g.w))
+         ).astype(np.float32)
+    wt = random_signs(rng, (g.c_out, g.c_in, g.k[0], g.k[1]))
+    wbits = model.pack_signs(wt.reshape(g.c_out, -1))
+    ones = np.ones(g.c_out, np.float32)
+    out = runtime.conv2d_real(x, wbits, g.window(), g.out_hw, g.c_out, scale=ones,
+                              bias=np.zeros(g.c_out, np.float32), ref=True, grouped=grouped)
+    expected = model.conv_real_acc_f32(x, wt, g.stride, g.pads, g.dil, grouped) + np.float32(0)
+    np.testing.assert_array_equal(out, expected)
+
+
+@SETTINGS
 @given(st.sampled_from(CHANNELS + [200, 1000]), st.sampled_from(CHANNELS), st.integers(0, 3),
        seeds)
 def test_dense_bin_ref_matches_model(runtime, k, n_out, extra_words, seed):

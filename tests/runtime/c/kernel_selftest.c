@@ -213,6 +213,14 @@ static int32_t check_conv_real(void)
         bnn_conv2d_f32_f32(g_fin, in_d, g_w, g_scale, g_bias, &win, (float *)g_out_a, out_d);
         bnn_conv2d_f32_f32_ref(g_fin, in_d, g_w, g_scale, g_bias, &win, (float *)g_out_b, out_d);
         fails += !same(g_out_a, g_out_b, out_floats);
+        bnn_conv2d_f32_thresh_grouped(g_fin, in_d, g_w, g_thresh_f, &win, g_out_a, out_d);
+        bnn_conv2d_f32_thresh_grouped_ref(g_fin, in_d, g_w, g_thresh_f, &win, g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, out_d.h * out_d.w * BNN_WORDS(c_out));
+        bnn_conv2d_f32_f32_grouped(g_fin, in_d, g_w, g_scale, g_bias, &win, (float *)g_out_a,
+                                   out_d);
+        bnn_conv2d_f32_f32_grouped_ref(g_fin, in_d, g_w, g_scale, g_bias, &win,
+                                       (float *)g_out_b, out_d);
+        fails += !same(g_out_a, g_out_b, out_floats);
     }
     return fails;
 }
