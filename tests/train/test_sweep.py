@@ -1,6 +1,12 @@
 """`bnncc sweep`: a 4-trial grid on a 2-CPU local Ray; outputs, determinism against a serial run, resume."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +54,40 @@ def test_four_trial_sweep_writes_outputs_matches_a_serial_run_and_resumes(tmp_pa
     assert again.exit_code == 0, again.output
     assert "resuming the sweep" in again.output and "4 trial(s) done" in again.output
     assert {p.name: p.stat().st_mtime_ns for p in trials.iterdir()} == stamps
+
+
+def test_a_sweep_stopped_with_ctrl_c_resumes_without_rerunning_finished_trials(tmp_path):
+    # one CPU: the trials run one after another, so Ctrl-C lands while a later trial is running
+    spec = {"name": "stop", "base": {"epochs": 2, "width": 8, "split_seed": 0}, "grid": {"seed": [0, 1, 2]}}
+    spec_file, out = tmp_path / "stop.json", tmp_path / "out"
+    spec_file.write_text(json.dumps(spec))
+    command = [sys.executable, "-m", "bnncc.cli", "sweep", str(spec_file), "-o", str(out), "--num-cpus", "1"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    sweep = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list((out / "trials").glob("*.json")):
+            assert sweep.poll() is None and time.monotonic() < deadline, "no trial finished"
+            time.sleep(0.2)
+        time.sleep(1.0)  # Tune records the first trial as finished and starts the second
+        sweep.send_signal(signal.SIGINT)
+        output, _ = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 130, output
+    done = int(output.split("sweep stopped with ")[1].split()[0])
+    assert 1 <= done < 3 and "run the same command again" in output
+    assert not (out / "stop.md").exists()
+    finished = sorted((out / "trials").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)[:done]
+    stamps = {p.name: p.stat().st_mtime_ns for p in finished}
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "resuming the sweep" in again.stdout and "3 trial(s) done, 0 failed" in again.stdout
+    assert {p: (out / "trials" / p).stat().st_mtime_ns for p in stamps} == stamps  # not trained again
+    summary = json.loads((out / "stop.json").read_text())
+    assert [t["trial"] for t in summary["trials"]] == [f"seed={s}" for s in range(3)]
 
 
 def test_dry_run_lists_the_train_commands_and_needs_no_ray(tmp_path):
