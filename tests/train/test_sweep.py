@@ -100,6 +100,39 @@ def test_dry_run_lists_the_train_commands_and_needs_no_ray(tmp_path):
     assert "--optimizer bop --seed 1" in lines[-1]
 
 
+def test_variants_are_a_grid_axis_of_named_option_sets(tmp_path):
+    spec = {"name": "v", "base": {"epochs": 3, "width": 16},
+            "variants": {"small": {}, "cnn": {"arch": "cnn", "width": 64}}, "grid": {"seed": [0, 1]}}
+    spec_file = tmp_path / "v.json"
+    spec_file.write_text(json.dumps(spec))
+    result = CliRunner().invoke(sweep_command, [str(spec_file), "-o", str(tmp_path / "o"), "--dry-run"])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 0 and len(lines) == 4
+    assert lines[0].startswith("bnncc train --epochs 3 --width 16 --seed 0 -o") and "seed=0,variant=small" in lines[0]
+    assert "--epochs 3 --width 64 --arch cnn --seed 1 -o" in lines[3] and "seed=1,variant=cnn.onnx" in lines[3]
+
+
+def test_the_table_of_a_benched_sweep_has_the_cost_columns():
+    from bnncc.train.sweep import markdown
+
+    def trial(variant, seed, final, instructions):
+        bench = dict(target="cortex-m4", instructions=instructions, model_flash=1000, runtime_flash=500,
+                     flash=4000, arena=64, stack=1300, ram=1364)
+        return dict(trial=f"seed={seed},variant={variant}", varied={"variant": variant, "seed": seed}, final=final,
+                    best=final, test_acc=[final], epochs_to_target=1, seconds=1.0, bench=bench,
+                    onnx_check=dict(samples=300, argmax_agree=300), verify={"host": True})
+
+    spec = {"name": "t", "variants": {"a": {}, "b": {}}, "grid": {"seed": [0, 1]}}
+    summary = dict(target=0.95, base={"epochs": 1}, grid={"variant": ["a", "b"], "seed": [0, 1]},
+                   variants=spec["variants"],
+                   trials=[trial("a", 0, 0.96, 100), trial("a", 1, 0.98, 100), trial("b", 0, 0.5, 90),
+                           trial("b", 1, 0.5, 95)])
+    md = markdown(spec, summary)
+    assert "| a | 2 | 97.0 ± 1.0 | 96.0 - 98.0 |" in md
+    assert "| 1,000 | 500 | 1,364 = 64 + 1,300 | 100 |" in md and "| 1,364 = 64 + 1,300 | 90 - 95 |" in md
+    assert "cortex-m4 model flash B" in md and "| seed=0,variant=a | 96.0 | 1 | 300/300 argmax | host ok |" in md
+
+
 def test_train_args_and_trial_names():
     args = train_args({"epochs": 2, "xnor_scale": True, "verify": False, "schedule": ["cosine", "tau=step"]},
                       __import__("pathlib").Path("/o"), "t")
@@ -110,7 +143,10 @@ def test_train_args_and_trial_names():
 @pytest.mark.parametrize("text,message", [
     ("{", "does not parse"), ('{"grid": {}}', "at least 'name'"), ('{"name": "a", "bogus": 1}', "unknown key"),
     ('{"name": "a b"}', "must be letters"), ('{"name": "a", "grid": {"seed": 3}}', "non-empty list"),
-    ('{"name": "a", "random": {"lr": {"normal": [0, 1]}}}', "random 'lr'")])
+    ('{"name": "a", "random": {"lr": {"normal": [0, 1]}}}', "random 'lr'"),
+    ('{"name": "a", "variants": {"x": 1}}', "'variants' must map"),
+    ('{"name": "a", "variants": {"x": {}}, "grid": {"variant": [1]}}', "rename the grid key"),
+    ('{"name": "a", "bench": "host"}', "emulated core"), ('{"name": "a", "bench": "m4"}', "emulated core")])
 def test_bad_sweep_files_are_user_errors(tmp_path, text, message):
     spec_file = tmp_path / "s.json"
     spec_file.write_text(text)
