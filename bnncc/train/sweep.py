@@ -316,6 +316,17 @@ def _span(values: list, fmt=lambda v: f"{v:,}") -> str:
     return fmt(values[0]) if len(set(values)) == 1 else f"{fmt(min(values))} - {fmt(max(values))}"
 
 
+def _per_epoch_table(groups: dict[str, list[dict]], every: int = 3) -> str:
+    epochs = max(len(t["test_acc"]) for ts in groups.values() for t in ts)
+    shown = sorted({1, 2, *range(every, epochs + 1, every), epochs})
+    lines = ["| configuration \\ epoch | " + " | ".join(map(str, shown)) + " |", "|---" * (len(shown) + 1) + "|"]
+    for label, ts in groups.items():
+        cells = [_pct(statistics.mean(t["test_acc"][e - 1] for t in ts)) if all(len(t["test_acc"]) >= e for t in ts)
+                 else "" for e in shown]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown(spec: dict, summary: dict) -> str:
     groups = _groups(spec, summary["trials"])
     target = summary["target"]
@@ -352,6 +363,7 @@ def markdown(spec: dict, summary: dict) -> str:
         lines += ["", f"`bnncc bench --target {bench_target}` of every trial's model: flash at -Os, instructions "
                   "at -O2 counted exactly in QEMU (one inference), RAM = the activation arena plus the measured "
                   "stack high-water; a range where the seeds' models differ."]
+    lines += ["", "## Test accuracy % per epoch (mean over the trials of a row)", "", _per_epoch_table(groups)]
     verified = any("verify" in t for t in summary["trials"])
     lines += ["", "## Per trial", "",
               "| trial | final acc % | epochs to target | onnx check |" + (" C vs onnxruntime |" if verified else ""),
