@@ -307,8 +307,11 @@ def _pct(x: float) -> str:
 
 
 def _options_text(options: dict) -> str:
-    return " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {'/'.join(map(str, v)) if isinstance(v, list) else v}")
-                    for k, v in options.items())
+    """The options as `bnncc train` flags (a list as a/b, true as a bare flag)."""
+    def value(v) -> str:
+        return "" if v is True else " " + ("/".join(map(str, v)) if isinstance(v, list) else str(v))
+
+    return " ".join(f"--{k.replace('_', '-')}{value(v)}" for k, v in options.items())
 
 
 def _span(values: list, fmt=lambda v: f"{v:,}") -> str:
