@@ -25,9 +25,10 @@ DEFAULT_AGC = 0.1  # adaptive gradient clipping factor of the BN-free net (digit
 
 
 @click.command("train")
-@click.option("--arch", type=click.Choice(["mlp", "cnn", *MIXED]), default="mlp", show_default=True,
+@click.option("--arch", type=click.Choice(["mlp", "cnn", *MIXED, "float-mlp"]), default="mlp", show_default=True,
               help="mlp/cnn: BinaryNet stacks; bireal, reactnet, densenet, bnfree: mixed-precision nets "
-                   "(real shortcuts, concatenations, real first/last layers; image input).")
+                   "(real shortcuts, concatenations, real first/last layers; image input); float-mlp: the "
+                   "float32 twin of mlp (Linear, BatchNorm, ReLU; Adam), an accuracy reference.")
 @click.option("--dataset", type=click.Choice(["digits", "mnist"]), default="digits", show_default=True)
 @click.option("--mnist-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder with the four MNIST IDX files (plain or .gz); needed for --dataset mnist.")
@@ -95,6 +96,9 @@ def train_command(arch, dataset, mnist_dir, optimizer, schedules, batch_size, lr
     from bnncc.train.export import export_onnx, sign_input_zero_fraction
     from bnncc.train.trainer import TrainConfig, build_model, model_input, train_model
 
+    if arch == "float-mlp" and (optimizer != "adam" or stochastic != "off" or xnor_scale):
+        raise BnnccError("--arch float-mlp has no binary weights: use --optimizer adam without --stochastic "
+                         "or --xnor-scale")
     if xnor_scale and optimizer != "adam":
         raise BnnccError("--xnor-scale needs --optimizer adam: Bop trains weights that are exactly +-1")
     if arch == "bnfree" and optimizer != "adam":

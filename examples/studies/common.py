@@ -1,4 +1,8 @@
-"""Shared pieces of the studies: run one training configuration, write Markdown tables and plots."""
+"""Shared pieces of the serial studies: run one training configuration, write Markdown tables and plots.
+
+The studies' tables are made by `bnncc sweep examples/studies/sweeps/<name>.json` (results/<name>/); the serial
+scripts here (optimizers.py, hyperparams.py, float_vs_binary.py) run the same trainings one after another in one
+process and write into results/serial/ (not kept in git). serial_check.py holds the two equal."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+RESULTS = HERE / "results" / "serial"
 try:
     import bnncc  # noqa: F401
 except ImportError:  # running from a checkout without `pip install -e .`

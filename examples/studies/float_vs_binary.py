@@ -6,7 +6,7 @@ Same hidden widths, same Adam + cosine schedule, 30 epochs, seeds 0-2. Reports a
 float32 weights take 32 bits each (BatchNorm folded into weights and biases), binary weights 1 bit packed in 32-bit words per
 output row (BatchNorm folds into per-channel thresholds in bnncc: one int32 per hidden channel, two floats
 per output; the same total `bnncc inspect` prints). Writes
-results/float_vs_binary.{md,json,png}.
+results/serial/float_vs_binary.{md,json,png}.
 """
 
 from __future__ import annotations

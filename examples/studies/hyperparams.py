@@ -3,7 +3,7 @@
     python examples/studies/hyperparams.py     # about 1.5 minutes on one core
 
 One factor at a time around the reference (Adam on latent weights, cosine, batch 64, lr 1e-2, width 256,
-30 epochs, seed 0); the schedule comparison is also run for Bop. Writes results/hyperparams.{md,json,png}.
+30 epochs, seed 0); the schedule comparison is also run for Bop. Writes results/serial/hyperparams.{md,json,png}.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     python examples/studies/optimizers.py      # about 1.5 minutes on one core
 
-Writes results/optimizers.{md,json,png}: per-epoch test accuracy (seeds 0-2), epochs to reach 95 %,
+Writes results/serial/optimizers.{md,json,png}: per-epoch test accuracy (seeds 0-2), epochs to reach 95 %,
 and the sensitivity of each Bop variant over a 3 x 3 grid of (tau, gamma).
 """
 

@@ -163,6 +163,8 @@ def test_train_mixed_precision_archs(tmp_path, arch, extra):
 @pytest.mark.parametrize("args,message", [
     (["--arch", "bnfree", "--optimizer", "bop"], "--optimizer adam"),
     (["--external-data"], "--dynamo"),
+    (["--arch", "float-mlp", "--optimizer", "bop"], "no binary weights"),
+    (["--arch", "float-mlp", "--stochastic", "weights"], "no binary weights"),
 ])
 def test_mixed_precision_user_errors(tmp_path, args, message):
     result = CliRunner().invoke(train_command, args + ["-o", str(tmp_path / "m.onnx")])
