@@ -102,13 +102,15 @@ def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target
 
 @main.command("inspect")
 @model_argument
+@click.option("--target", type=click.Choice(TARGET_NAMES), default="host", show_default=True,
+              help="The core whose kernels (and weight layouts) to show.")
 @user_errors
-def inspect_cmd(model: Path) -> None:
+def inspect_cmd(model: Path, target: str) -> None:
     """Show each layer: what is binary and why, shapes, MACs, bytes."""
     from .compiler import lower_model
     from .inspect import format_inspect
 
-    click.echo(format_inspect(lower_model(model)))
+    click.echo(format_inspect(lower_model(model, target)))
 
 
 @main.command("boards")

@@ -33,9 +33,9 @@ class CompiledModel:
     files: list[Path]
 
 
-def lower_model(model_path: str | Path) -> ir.Graph:
-    """ONNX file -> lowered, planned IR graph (no files written)."""
-    return run_pipeline(import_model(model_path))
+def lower_model(model_path: str | Path, target: str = "host") -> ir.Graph:
+    """ONNX file -> lowered, planned IR graph for `target`'s kernels (no files written)."""
+    return run_pipeline(import_model(model_path), target)
 
 
 # Runtime code plus harness for a typical model at -Os, for the compile-time fit check only
@@ -44,20 +44,23 @@ RUNTIME_FLASH_ESTIMATE = 6 * 1024
 
 
 def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None = None,
-                  target: str = "host", board=None, layout: str = "project") -> CompiledModel:
+                  target: str = "host", board=None, layout: str = "project",
+                  core: str | None = None) -> CompiledModel:
     """Compile a model into out_dir. Writes nothing unless every step succeeds.
 
     board: "qemu" (default for a Cortex-M target) or "generic", a board preset name or a
     targets.boards.Board; a board's core must be target.
     layout: "project" (the model, plus build files for a Cortex-M target) or "library" (the model
-    in src/ with CMake, Arduino, PlatformIO and Zephyr manifests: targets/library.py)."""
+    in src/ with CMake, Arduino, PlatformIO and Zephyr manifests: targets/library.py).
+    core: the core whose kernels and weight layouts the C is written for [default: target]; bench and
+    verify compile with target "host" (they build the firmware themselves) and core = the emulated core."""
     from .targets.library import LAYOUTS
 
     if layout not in LAYOUTS:
         raise BnnccError(f"unknown layout '{layout}'; valid layouts: {', '.join(LAYOUTS)}")
     model_path, out_dir = Path(model_path), Path(out_dir)
     name = c_name(name or model_path.stem)
-    graph = lower_model(model_path)
+    graph = lower_model(model_path, core or target)
     if out_dir.exists() and not out_dir.is_dir():
         raise BnnccError(f"output path '{out_dir}' exists and is not a folder")
     with tempfile.TemporaryDirectory(prefix="bnncc-") as tmp:

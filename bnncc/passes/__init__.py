@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import ir
 from .arena import plan_arena
 from .lower import lower
+from .weight_layout import choose_weight_layouts
 
 PIPELINE = (
     lower,  # fuse BN/bias/scale/sign into thresholds, commute max-pools, pack weights
@@ -12,7 +13,8 @@ PIPELINE = (
 )
 
 
-def run_pipeline(graph: ir.Graph) -> ir.Graph:
+def run_pipeline(graph: ir.Graph, target: str = "host") -> ir.Graph:
+    """The passes in order; `target` (the core the C is built for) picks per-core weight layouts."""
     for step in PIPELINE:
         graph = step(graph)
-    return graph
+    return choose_weight_layouts(graph, target)

@@ -60,7 +60,7 @@ def model_path(name: str, folder: Path) -> Path:
 
 def bench(model: Path, core: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        compiled = compile_model(model, Path(tmp), "net")
+        compiled = compile_model(model, Path(tmp), "net", core=core)
         layers = [{"name": l.name, "op": l.op, "binary_macs": l.binary_macs} for l in compiled.layers]
         result = bench_model(Path(tmp), compiled.name, core, layers)
         for row, layer in zip(result["layers"], compiled.layers):
