@@ -426,6 +426,27 @@ static int32_t check_pool_and_pack(void)
         bnn_unpack_bits_chw_f32_ref(g_in, in_d, (float *)g_out_b);
         fails += !same(g_out_a, g_out_b, c * in_d.h * in_d.w);
     }
+    for (n = 0; n < 24; ++n) { /* vectors (1x1 plane: the Helium path), with -0, NaN, denormals */
+        static const uint32_t special[6] = {0x80000000u, 0x00000000u, 0x80000001u,
+                                            0x00000001u, 0x7fc00000u, 0xffc00000u};
+        bnn_dims d;
+        d.h = 1;
+        d.w = 1;
+        d.c = n < 8 ? 32 * (n + 1) - (n & 1) : rnd_range(1, IN_WORDS);
+        for (i = 0; i < d.c; ++i) {
+            g_fin[i] = rnd_float();
+            if (rnd() % 4 == 0) {
+                memcpy(&g_fin[i], &special[rnd() % 6], sizeof(float));
+            }
+        }
+        bnn_pack_chw_f32(g_fin, d, g_out_a);
+        bnn_pack_chw_f32_ref(g_fin, d, g_out_b);
+        fails += !same(g_out_a, g_out_b, BNN_WORDS(d.c));
+        fill_bits(g_in, 1, d.c);
+        bnn_unpack_bits_chw_f32(g_in, d, (float *)g_out_a);
+        bnn_unpack_bits_chw_f32_ref(g_in, d, (float *)g_out_b);
+        fails += !same(g_out_a, g_out_b, d.c);
+    }
     return fails;
 }
 
