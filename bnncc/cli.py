@@ -114,19 +114,21 @@ def verify_cmd(model: Path, inputs: Path | None, samples: int, seed: int, target
 @model_argument
 @click.option("--nodes", is_flag=True, help="One row per ONNX node instead: the layer it became (binary or "
               "float32, and why), or what it was folded into, or why it makes no code.")
+@click.option("--target", type=click.Choice(TARGET_NAMES), default="host", show_default=True,
+              help="The core whose kernels (and weight layouts) to show.")
 @fast_real_conv_option
 @user_errors
-def inspect_cmd(model: Path, nodes: bool, fast_real_conv: bool) -> None:
+def inspect_cmd(model: Path, nodes: bool, target: str, fast_real_conv: bool) -> None:
     """Show each layer: what is binary and why, shapes, MACs, bytes."""
     if nodes:
         from .inspect_nodes import format_node_fates, node_fates
 
-        click.echo(format_node_fates(node_fates(model, fast_real_conv)[0]))
+        click.echo(format_node_fates(node_fates(model, target, fast_real_conv)[0]))
         return
     from .compiler import lower_model
     from .inspect import format_inspect
 
-    click.echo(format_inspect(lower_model(model, fast_real_conv)))
+    click.echo(format_inspect(lower_model(model, target, fast_real_conv=fast_real_conv)))
 
 
 @main.command("boards")

@@ -33,9 +33,10 @@ class CompiledModel:
     files: list[Path]
 
 
-def lower_model(model_path: str | Path, fast_real_conv: bool = False) -> ir.Graph:
-    """ONNX file -> lowered, planned IR graph (no files written). fast_real_conv: passes/real_order.py."""
-    return run_pipeline(import_model(model_path), fast_real_conv=fast_real_conv)
+def lower_model(model_path: str | Path, target: str = "host", fast_real_conv: bool = False) -> ir.Graph:
+    """ONNX file -> lowered, planned IR graph for `target`'s kernels (no files written).
+    fast_real_conv: passes/real_order.py."""
+    return run_pipeline(import_model(model_path), target, fast_real_conv=fast_real_conv)
 
 
 # Runtime code plus harness for a typical model at -Os, for the compile-time fit check only
@@ -45,13 +46,15 @@ RUNTIME_FLASH_ESTIMATE = 6 * 1024
 
 def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None = None,
                   target: str = "host", board=None, layout: str = "project",
-                  fast_real_conv: bool = False) -> CompiledModel:
+                  core: str | None = None, fast_real_conv: bool = False) -> CompiledModel:
     """Compile a model into out_dir. Writes nothing unless every step succeeds.
 
     board: "qemu" (default for a Cortex-M target) or "generic", a board preset name or a
     targets.boards.Board; a board's core must be target.
     layout: "project" (the model, plus build files for a Cortex-M target) or "library" (the model
     in src/ with CMake, Arduino, PlatformIO and Zephyr manifests: targets/library.py).
+    core: the core whose kernels and weight layouts the C is written for [default: target]; bench and
+    verify compile with target "host" (they build the firmware themselves) and core = the emulated core.
     fast_real_conv: real-input binary-weight convs sum in the grouped order (passes/real_order.py)."""
     from .targets.library import LAYOUTS
 
@@ -59,7 +62,7 @@ def compile_model(model_path: str | Path, out_dir: str | Path, name: str | None 
         raise BnnccError(f"unknown layout '{layout}'; valid layouts: {', '.join(LAYOUTS)}")
     model_path, out_dir = Path(model_path), Path(out_dir)
     name = c_name(name or model_path.stem)
-    graph = lower_model(model_path, fast_real_conv)
+    graph = lower_model(model_path, core or target, fast_real_conv=fast_real_conv)
     if out_dir.exists() and not out_dir.is_dir():
         raise BnnccError(f"output path '{out_dir}' exists and is not a folder")
     with tempfile.TemporaryDirectory(prefix="bnncc-") as tmp:

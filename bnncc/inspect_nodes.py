@@ -34,7 +34,7 @@ class NodeFate:
     detail: str
 
 
-def node_fates(path: str | Path, fast_real_conv: bool = False) -> tuple[list[NodeFate], ir.Graph]:
+def node_fates(path: str | Path, target: str = "host", fast_real_conv: bool = False) -> tuple[list[NodeFate], ir.Graph]:
     model = load_model(path)
     for index, node in enumerate(model.graph.node):
         if not node.name:
@@ -45,7 +45,8 @@ def node_fates(path: str | Path, fast_real_conv: bool = False) -> tuple[list[Nod
     canonical = canonicalize(model, trace)
     _, live = fold_constants(canonical)
     live_names = {n.name for n in live}
-    graph = run_pipeline(import_proto(canonical, name=Path(path).stem), fast_real_conv=fast_real_conv)
+    graph = run_pipeline(import_proto(canonical, name=Path(path).stem), target,
+                         fast_real_conv=fast_real_conv)
     rows = layer_rows(graph)
     owner: dict[str, tuple[int, ir.Layer]] = {}
     for index, layer in enumerate(graph.nodes):

@@ -343,6 +343,7 @@ class DenseLayer(Layer):
     binary_input: bool = True
     packed: np.ndarray = field(repr=False, default=None)
     out: Threshold | AffineOut = None
+    interleave: int = 1  # 4: rows interleaved by 4 outputs (passes/weight_layout.py, the *_i4 kernels)
 
     @property
     def binary_macs(self) -> int:
@@ -359,7 +360,8 @@ class DenseLayer(Layer):
         # bMAC/instr), faster only on v7-M (2.93 against 2.61)
         src = "bin" if self.binary_input else "f32"
         dst = "thresh" if isinstance(self.out, Threshold) else "f32"
-        return f"bnn_dense_{src}_{dst}"
+        layout = "_i4" if self.interleave == 4 else ""
+        return f"bnn_dense_{src}_{dst}{layout}"
 
 
 @dataclass

@@ -197,7 +197,8 @@ def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, sampl
             board_machines(preset)  # refuse a board without an emulator before compiling
     target = target or "host"
     with tempfile.TemporaryDirectory(prefix="bnncc-verify-") as tmp:
-        compiled = compile_model(model_path, Path(tmp) / "model", name="model", fast_real_conv=fast_real_conv)
+        compiled = compile_model(model_path, Path(tmp) / "model", name="model", core=target,
+                                 fast_real_conv=fast_real_conv)
         if preset is not None:
             from .compiler import model_footprint
 

@@ -493,12 +493,13 @@ def verify_layers(model_path: str | Path, inputs: np.ndarray | None = None, samp
     with tempfile.TemporaryDirectory(prefix="bnncc-layers-") as tmp:
         work = Path(tmp)
         if emitted is None:
-            compiled = compile_model(model_path, work / "model", name="model", fast_real_conv=fast_real_conv)
+            compiled = compile_model(model_path, work / "model", name="model", core=target,
+                                     fast_real_conv=fast_real_conv)
             graph, folder = compiled.graph, work / "model"
         else:
             from .compiler import lower_model
 
-            graph, folder = lower_model(model_path, fast_real_conv), Path(emitted)
+            graph, folder = lower_model(model_path, target, fast_real_conv=fast_real_conv), Path(emitted)
         input_size = graph.tensors[graph.input].size
         if inputs is None:
             inputs = random_inputs(input_size, samples, seed)

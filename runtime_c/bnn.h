@@ -157,6 +157,16 @@ void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
                           uint32_t *out);
 void bnn_dense_bin_f32(const uint32_t *in, int32_t n_words, int32_t k, const uint32_t *weights,
                        const float *scale, const float *bias, int32_t n_out, float *out);
+/* The same from weights interleaved by 4 outputs (the same words, reordered; chosen by the
+ * compiler for cortex-m55): outputs 4b..4b+3 (b < n_out / 4) form block b of 4 * n_words words
+ * at weights + 4 * b * n_words, word i of output 4b + l at index 4 * i + l; the last n_out % 4
+ * outputs follow as plain rows (output o at weights + o * n_words, as in the plain layout). */
+void bnn_dense_bin_thresh_i4(const uint32_t *in, int32_t n_words, int32_t k,
+                             const uint32_t *weights, const int32_t *thresh, int32_t n_out,
+                             uint32_t *out);
+void bnn_dense_bin_f32_i4(const uint32_t *in, int32_t n_words, int32_t k,
+                          const uint32_t *weights, const float *scale, const float *bias,
+                          int32_t n_out, float *out);
 /* Same result from weights transposed like a 1x1 conv's (bnn_conv2d_bin_thresh_sliced) on one
  * pixel of 32 * n_words channels: per group of 32 outputs, 32 * n_words words, word j holding in
  * bit i the weight bit of output g * 32 + i at input bit j. Needs 32 * n_words <=

@@ -53,20 +53,31 @@ BNN_NOINLINE static uint32x4_t dense_lane_counts(const uint32x4_t *carry, int32_
     return vaddq_u32(vshlq_n_u32(bnn_vbytesum(bytes), 3), bnn_vbytesum(ones));
 }
 
-/* Lane l: popcount(in[i] ^ w[l * n_words + i]) summed over the n_words words, l = 0..3; bcast:
- * the input words broadcast (n_words <= BNN_DENSE_BCAST) or NULL. */
+/* Lane l: popcount(in[i] ^ w_l[i]) summed over the n_words words, l = 0..3, where w_l[i] is
+ * w[l * n_words + i] (plain rows, read by gather loads) or, interleaved, w[4 * i + l] (one
+ * contiguous VLDRW per word: no address vector, so the tree fits the 8 Q registers without
+ * spills); bcast: the input words broadcast (n_words <= BNN_DENSE_BCAST) or NULL. */
 BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32x4_t dense_counts4(
-    const uint32x4_t *bcast, const uint32_t *in, int32_t n_words, const uint32_t *w)
+    const uint32x4_t *bcast, const uint32_t *in, int32_t n_words, const uint32_t *w,
+    const int interleaved)
 {
     uint32x4_t carry[BNN_DENSE_CARRY];
-    /* addresses of word i of the four rows */
+    /* addresses of word i of the four rows (plain layout) */
     uint32x4_t addr = vaddq_n_u32(vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)n_words * 4u),
                                   (uint32_t)(uintptr_t)w);
     uint32x4_t ones = vdupq_n_u32(0u), twos = ones, fours = ones, total = ones;
     int32_t i = 0, n8 = n_words & ~7, n_carry = 0;
+#define BNN_DW(j) (interleaved ? vldrwq_u32(w + 4 * (j)) : vldrwq_gather_base_u32(addr, 4 * (j)))
 #define BNN_DX(j)                                                                            \
-    veorq_u32(vldrwq_gather_base_u32(addr, 4 * (j)),                                         \
-              bcast != NULL ? bcast[i + (j)] : vdupq_n_u32(in[i + (j)]))
+    veorq_u32(BNN_DW(j), bcast != NULL ? bcast[i + (j)] : vdupq_n_u32(in[i + (j)]))
+#define BNN_DSTEP(n)                                                                         \
+    do {                                                                                     \
+        if (interleaved) {                                                                   \
+            w += 4 * (n);                                                                    \
+        } else {                                                                             \
+            addr = vaddq_n_u32(addr, 4u * (n));                                              \
+        }                                                                                    \
+    } while (0)
     for (; i != n8; i += 8) {
         uint32x4_t ta, tb, fa, fb;
         BNN_VCSA(ta, ones, ones, BNN_DX(0), BNN_DX(1));
@@ -76,7 +87,7 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32x4_t dense_counts4(
         BNN_VCSA(tb, ones, ones, BNN_DX(6), BNN_DX(7));
         BNN_VCSA(fb, twos, twos, ta, tb);
         BNN_VCSA(carry[n_carry], fours, fours, fa, fb);
-        addr = vaddq_n_u32(addr, 32u);
+        BNN_DSTEP(8);
         if (++n_carry == BNN_DENSE_CARRY) {
             total = vaddq_u32(total, dense_lane_counts(carry, n_carry, vdupq_n_u32(0u),
                                                        vdupq_n_u32(0u), vdupq_n_u32(0u)));
@@ -85,7 +96,7 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32x4_t dense_counts4(
     }
     for (; i != n_words; ++i) { /* leftover words ripple through ones, twos, fours */
         uint32x4_t x = BNN_DX(0), c = vandq_u32(ones, x);
-        addr = vaddq_n_u32(addr, 4u);
+        BNN_DSTEP(1);
         ones = veorq_u32(ones, x);
         x = vandq_u32(twos, c);
         twos = veorq_u32(twos, c);
@@ -97,8 +108,165 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32x4_t dense_counts4(
             n_carry = 0;
         }
     }
+#undef BNN_DSTEP
 #undef BNN_DX
+#undef BNN_DW
     return vaddq_u32(total, dense_lane_counts(carry, n_carry, ones, twos, fours));
+}
+
+/* --- interleaved rows (bnn_dense_bin_*_i4): word i of the four rows of a block is one
+ * contiguous vector, so the Harley-Seal tree has the 8 Q registers to itself. GCC spills
+ * around it even so, hence a chunk of up to BNN_I4_CHUNK blocks of 8 words in inline assembly:
+ * q0, q1, q2 = ones, twos, fours, q3..q7 the words and the adders. Per 8 words x 4 outputs:
+ * 16 loads, 8 VEOR, 7 adders (35), one store of the eights carry and LE = 61 instructions
+ * (~7.6 per 128 binary MACs); each carry is then counted lane-wise (13). */
+#define BNN_I4_CHUNK 7 /* carries per chunk: 7 x 32 bits per lane keep the byte sums below 256 */
+
+#define BNN_I4_X_BCAST(qa, qt)                                                               \
+    "vldrw.u32 " qa ", [%[w]], #16\n\t"                                                      \
+    "vldrw.u32 " qt ", [%[b]], #16\n\t"                                                      \
+    "veor " qa ", " qa ", " qt "\n\t"
+#define BNN_I4_X_DUP(qa, qt)                                                                 \
+    "vldrw.u32 " qa ", [%[w]], #16\n\t"                                                      \
+    "ldr %[t], [%[b]], #4\n\t"                                                               \
+    "vdup.32 " qt ", %[t]\n\t"                                                               \
+    "veor " qa ", " qa ", " qt "\n\t"
+/* carry-save adder: s, a, b -> s = sum, a = carry (u: scratch) */
+#define BNN_I4_CSA(s, a, b, u)                                                               \
+    "veor " u ", " s ", " a "\n\t"                                                           \
+    "vand " a ", " s ", " a "\n\t"                                                           \
+    "veor " s ", " u ", " b "\n\t"                                                           \
+    "vand " u ", " u ", " b "\n\t"                                                           \
+    "vorr " a ", " a ", " u "\n\t"
+/* per-byte bit counts of x (t: scratch; q5, q6, q7 = 0x55.., 0x33.., 0x0f..) */
+#define BNN_I4_BYTECOUNT(x, t)                                                               \
+    "vshr.u32 " t ", " x ", #1\n\t"                                                          \
+    "vand " t ", " t ", q5\n\t"                                                              \
+    "vsub.i32 " x ", " x ", " t "\n\t"                                                       \
+    "vshr.u32 " t ", " x ", #2\n\t"                                                          \
+    "vand " t ", " t ", q6\n\t"                                                              \
+    "vand " x ", " x ", q6\n\t"                                                              \
+    "vadd.i32 " x ", " x ", " t "\n\t"                                                       \
+    "vshr.u32 " t ", " x ", #4\n\t"                                                          \
+    "vadd.i32 " x ", " x ", " t "\n\t"                                                       \
+    "vand " x ", " x ", q7\n\t"
+/* One chunk of n (0..BNN_I4_CHUNK) blocks of 8 words. state = {ones, twos, fours, eights}: the
+ * first three bit-sliced, eights a lane count of the carries so far. Not the last chunk: state
+ * updated, the carries of this chunk counted into eights. The last chunk: state[0] = the lane
+ * counts, 8 * eights + ones + 2 * twos + 4 * fours. */
+#define BNN_I4_CHUNK_ASM(X, LAST)                                                            \
+    "vldrw.u32 q0, [%[s]]\n\t"                                                               \
+    "vldrw.u32 q1, [%[s], #16]\n\t"                                                          \
+    "vldrw.u32 q2, [%[s], #32]\n\t"                                                          \
+    "wls lr, %[n], 3f\n"                                                                     \
+    "1:\n\t"                                                                                 \
+    X("q3", "q4") X("q4", "q5") BNN_I4_CSA("q0", "q3", "q4", "q5")                           \
+    X("q4", "q5") X("q5", "q6") BNN_I4_CSA("q0", "q4", "q5", "q6")                           \
+    BNN_I4_CSA("q1", "q3", "q4", "q5")                                                       \
+    X("q4", "q5") X("q5", "q6") BNN_I4_CSA("q0", "q4", "q5", "q6")                           \
+    X("q5", "q6") X("q6", "q7") BNN_I4_CSA("q0", "q5", "q6", "q7")                           \
+    BNN_I4_CSA("q1", "q4", "q5", "q6")                                                       \
+    BNN_I4_CSA("q2", "q3", "q4", "q5")                                                       \
+    "vstrw.32 q3, [%[c]], #16\n\t"                                                           \
+    "le lr, 1b\n"                                                                            \
+    "3:\n\t"                                                                                 \
+    "vmov.i8 q5, #0x55\n\t"                                                                  \
+    "vmov.i8 q6, #0x33\n\t"                                                                  \
+    "vmov.i8 q7, #0x0f\n\t"                                                                  \
+    LAST                                                                                     \
+    "vmov.i32 q1, #0\n\t"                                                                    \
+    "wls lr, %[n], 4f\n"                                                                     \
+    "2:\n\t"                                                                                 \
+    "vldrw.u32 q2, [%[c], #-16]!\n\t"                                                       \
+    BNN_I4_BYTECOUNT("q2", "q3")                                                             \
+    "vadd.i32 q1, q1, q2\n\t"                                                                \
+    "le lr, 2b\n"                                                                            \
+    "4:\n\t"                                                                                 \
+    "mov %[t], #0x01010101\n\t"                                                              \
+    "vmul.i32 q1, q1, %[t]\n\t"                                                              \
+    "vshr.u32 q1, q1, #24\n\t"                                                               \
+    "vldrw.u32 q2, [%[s], #48]\n\t"                                                          \
+    "vadd.i32 q1, q1, q2\n\t"
+/* not the last chunk: keep the levels, add the carries' count to eights */
+#define BNN_I4_MORE                                                                          \
+    "vstrw.32 q0, [%[s]]\n\t"                                                                \
+    "vstrw.32 q1, [%[s], #16]\n\t"                                                           \
+    "vstrw.32 q2, [%[s], #32]\n\t"
+#define BNN_I4_MORE_END "vstrw.32 q1, [%[s], #48]\n\t"
+/* the last chunk: q0 = byte counts of ones + 2 twos + 4 fours (<= 56), then the total */
+#define BNN_I4_LAST                                                                          \
+    BNN_I4_BYTECOUNT("q0", "q3")                                                             \
+    BNN_I4_BYTECOUNT("q1", "q3")                                                             \
+    "vadd.i32 q1, q1, q1\n\t"                                                                \
+    "vadd.i32 q0, q0, q1\n\t"                                                                \
+    BNN_I4_BYTECOUNT("q2", "q3")                                                             \
+    "vshl.i32 q2, q2, #2\n\t"                                                                \
+    "vadd.i32 q0, q0, q2\n\t"
+#define BNN_I4_LAST_END                                                                      \
+    "vmul.i32 q0, q0, %[t]\n\t"                                                              \
+    "vshr.u32 q0, q0, #24\n\t"                                                               \
+    "vshl.i32 q1, q1, #3\n\t"                                                                \
+    "vadd.i32 q0, q0, q1\n\t"                                                                \
+    "vstrw.32 q0, [%[s]]\n\t"
+
+#define BNN_I4_CHUNK_CALL(X, LAST, END)                                                      \
+    __asm__ volatile(BNN_I4_CHUNK_ASM(X, LAST) END                                           \
+                     : [w] "+r"(wp), [b] "+r"(bp), [c] "+r"(cp), [t] "=&r"(t)                 \
+                     : [n] "r"(n), [s] "r"(state)                                             \
+                     : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "memory")
+
+/* n blocks of 8 words into state (see BNN_I4_CHUNK_ASM); *w and *b advance (b: broadcast
+ * vectors, or with dup the input words). */
+BNN_ALWAYS_INLINE static inline void dense_i4_chunk(const uint32_t **w, const uint8_t **b,
+                                                    int32_t n, uint32x4_t *state, const int dup,
+                                                    const int last)
+{
+    uint32x4_t carry[BNN_I4_CHUNK];
+    const uint32_t *wp = *w;
+    const uint8_t *bp = *b;
+    uint32x4_t *cp = carry;
+    uint32_t t;
+    if (dup && last) {
+        BNN_I4_CHUNK_CALL(BNN_I4_X_DUP, BNN_I4_LAST, BNN_I4_LAST_END);
+    } else if (dup) {
+        BNN_I4_CHUNK_CALL(BNN_I4_X_DUP, BNN_I4_MORE, BNN_I4_MORE_END);
+    } else if (last) {
+        BNN_I4_CHUNK_CALL(BNN_I4_X_BCAST, BNN_I4_LAST, BNN_I4_LAST_END);
+    } else {
+        BNN_I4_CHUNK_CALL(BNN_I4_X_BCAST, BNN_I4_MORE, BNN_I4_MORE_END);
+    }
+    (void)t;
+    *w = wp;
+    *b = bp;
+}
+
+/* Lane l: popcount(in[i] ^ w[4 * i + l]) over the n_words words (one interleaved block);
+ * bcast: the input words broadcast, or NULL (VDUP in the loop). */
+BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32x4_t dense_counts4_i4(
+    const uint32x4_t *bcast, const uint32_t *in, int32_t n_words, const uint32_t *w)
+{
+    uint32x4_t state[4], ones = vdupq_n_u32(0u), twos = ones, fours = ones, carry = ones;
+    const uint8_t *b = bcast != NULL ? (const uint8_t *)bcast : (const uint8_t *)in;
+    int32_t n8 = n_words >> 3, i;
+    for (i = n_words & ~7; i != n_words; ++i) { /* the last n_words % 8 words ripple first */
+        uint32x4_t x = veorq_u32(vldrwq_u32(w + 4 * i),
+                                 bcast != NULL ? bcast[i] : vdupq_n_u32(in[i]));
+        uint32x4_t c = vandq_u32(ones, x);
+        ones = veorq_u32(ones, x);
+        x = vandq_u32(twos, c);
+        twos = veorq_u32(twos, c);
+        carry = vaddq_u32(carry, bnn_vbytecount(vandq_u32(fours, x))); /* bytes <= 56 */
+        fours = veorq_u32(fours, x);
+    }
+    state[0] = ones;
+    state[1] = twos;
+    state[2] = fours;
+    state[3] = vshrq_n_u32(vmulq_n_u32(carry, 0x01010101u), 24);
+    for (; n8 > BNN_I4_CHUNK; n8 -= BNN_I4_CHUNK) {
+        dense_i4_chunk(&w, &b, BNN_I4_CHUNK, state, bcast == NULL, 0);
+    }
+    dense_i4_chunk(&w, &b, n8, state, bcast == NULL, 1);
+    return state[0];
 }
 
 /* Fills bcast with the n_words input words broadcast; returns 0 when they do not fit. */
@@ -115,18 +283,52 @@ static int dense_broadcast(const uint32_t *in, int32_t n_words, uint32x4_t *bcas
 }
 
 /* K - 2 * mismatches of four outputs (rows w); two copies, with and without the buffer. */
-#define BNN_DENSE_DOTS4(have_bcast, bcast, in, n_words, k, w)                                \
+#define BNN_DENSE_DOTS4(have_bcast, bcast, in, n_words, k, w, il)                            \
     vsubq_s32(vdupq_n_s32(k),                                                                \
               vreinterpretq_s32_u32(vshlq_n_u32(                                             \
-                  (have_bcast) ? dense_counts4((bcast), (in), (n_words), (w))                \
-                               : dense_counts4(NULL, (in), (n_words), (w)),                  \
+                  (have_bcast) ? dense_counts4((bcast), (in), (n_words), (w), (il))          \
+                               : dense_counts4(NULL, (in), (n_words), (w), (il)),            \
                   1)))
+#define BNN_DENSE_DOTS4_I4(have_bcast, bcast, in, n_words, k, w)                             \
+    vsubq_s32(vdupq_n_s32(k),                                                                \
+              vreinterpretq_s32_u32(vshlq_n_u32(                                             \
+                  dense_counts4_i4((have_bcast) ? (bcast) : NULL, (in), (n_words), (w)), 1)))
 #endif
 
-BNN_NO_SCHEDULE
-void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
-                          const uint32_t *weights, const int32_t *thresh, int32_t n_out,
-                          uint32_t *out)
+/* popcount(in[i] ^ w[4 * i]) over n words: one row of a block of the interleaved layout. */
+BNN_NO_SCHEDULE static inline uint32_t dense_popcount_xor_i4(const uint32_t *in, const uint32_t *w,
+                                                             int32_t n)
+{
+    uint32_t result;
+#if BNN_COMPACT || defined(BNN_HAVE_HW_POPCOUNT)
+    int32_t i;
+    result = 0u;
+    for (i = 0; i < n; ++i) {
+        result += bnn_popcount32(in[i] ^ w[4 * i]);
+    }
+#else
+#define BNN_X_XOR_I4(i) (in[i] ^ w[4u * (i)])
+    BNN_HS_POPCOUNT(result, n, BNN_X_XOR_I4);
+#undef BNN_X_XOR_I4
+#endif
+    return result;
+}
+
+/* Mismatches of output o: plain rows, or the interleaved layout (see bnn.h) where outputs below
+ * n_out & ~3 sit in blocks of four and the last n_out % 4 rows are plain. */
+BNN_ALWAYS_INLINE static inline uint32_t dense_row_count(const uint32_t *in, int32_t n_words,
+                                                         const uint32_t *weights, int32_t o,
+                                                         int32_t n_out, const int interleaved)
+{
+    if (interleaved && o < (n_out & ~3)) {
+        return dense_popcount_xor_i4(in, weights + (o & ~3) * n_words + (o & 3), n_words);
+    }
+    return bnn_popcount_xor(in, weights + o * n_words, n_words);
+}
+
+BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline void dense_bin_thresh(
+    const uint32_t *in, int32_t n_words, int32_t k, const uint32_t *weights,
+    const int32_t *thresh, int32_t n_out, uint32_t *out, const int interleaved)
 {
     int32_t o = 0;
     uint32_t word = 0u;
@@ -134,7 +336,10 @@ void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
     uint32x4_t bcast[BNN_DENSE_BCAST];
     const int have_bcast = dense_broadcast(in, n_words, bcast);
     for (; o + BNN_DENSE_BLOCK <= n_out; o += BNN_DENSE_BLOCK) {
-        int32x4_t dot = BNN_DENSE_DOTS4(have_bcast, bcast, in, n_words, k, weights + o * n_words);
+        int32x4_t dot = interleaved ? BNN_DENSE_DOTS4_I4(have_bcast, bcast, in, n_words, k,
+                                                         weights + o * n_words)
+                                    : BNN_DENSE_DOTS4(have_bcast, bcast, in, n_words, k,
+                                                      weights + o * n_words, 0);
         /* predicate bits 0, 4, 8, 12 (one per lane) to bits 0..3 */
         uint32_t p = (uint32_t)vcmpgeq_s32(dot, vldrwq_s32(thresh + o)) & 0x1111u;
         p |= p >> 3;
@@ -146,7 +351,7 @@ void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
     }
 #endif
     for (; o < n_out; ++o) {
-        int32_t acc = k - 2 * (int32_t)bnn_popcount_xor(in, weights + o * n_words, n_words);
+        int32_t acc = k - 2 * (int32_t)dense_row_count(in, n_words, weights, o, n_out, interleaved);
         word |= (uint32_t)(acc >= thresh[o]) << (o & 31);
         if ((o & 31) == 31 || o == n_out - 1) {
             out[o >> 5] = word;
@@ -155,9 +360,9 @@ void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
     }
 }
 
-BNN_NO_SCHEDULE
-void bnn_dense_bin_f32(const uint32_t *in, int32_t n_words, int32_t k, const uint32_t *weights,
-                       const float *scale, const float *bias, int32_t n_out, float *out)
+BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline void dense_bin_f32(
+    const uint32_t *in, int32_t n_words, int32_t k, const uint32_t *weights, const float *scale,
+    const float *bias, int32_t n_out, float *out, const int interleaved)
 {
     int32_t o = 0;
 #if defined(BNN_DENSE_BLOCK)
@@ -165,16 +370,45 @@ void bnn_dense_bin_f32(const uint32_t *in, int32_t n_words, int32_t k, const uin
     const int have_bcast = dense_broadcast(in, n_words, bcast);
     for (; o + BNN_DENSE_BLOCK <= n_out; o += BNN_DENSE_BLOCK) {
         int32_t acc[4], l;
-        vstrwq_s32(acc, BNN_DENSE_DOTS4(have_bcast, bcast, in, n_words, k, weights + o * n_words));
+        vstrwq_s32(acc, interleaved ? BNN_DENSE_DOTS4_I4(have_bcast, bcast, in, n_words, k,
+                                                         weights + o * n_words)
+                                    : BNN_DENSE_DOTS4(have_bcast, bcast, in, n_words, k,
+                                                      weights + o * n_words, 0));
         for (l = 0; l < 4; ++l) {
             out[o + l] = scale[o + l] * (float)acc[l] + bias[o + l];
         }
     }
 #endif
     for (; o < n_out; ++o) {
-        int32_t acc = k - 2 * (int32_t)bnn_popcount_xor(in, weights + o * n_words, n_words);
+        int32_t acc = k - 2 * (int32_t)dense_row_count(in, n_words, weights, o, n_out, interleaved);
         out[o] = scale[o] * (float)acc + bias[o];
     }
+}
+
+void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
+                          const uint32_t *weights, const int32_t *thresh, int32_t n_out,
+                          uint32_t *out)
+{
+    dense_bin_thresh(in, n_words, k, weights, thresh, n_out, out, 0);
+}
+
+void bnn_dense_bin_f32(const uint32_t *in, int32_t n_words, int32_t k, const uint32_t *weights,
+                       const float *scale, const float *bias, int32_t n_out, float *out)
+{
+    dense_bin_f32(in, n_words, k, weights, scale, bias, n_out, out, 0);
+}
+
+void bnn_dense_bin_thresh_i4(const uint32_t *in, int32_t n_words, int32_t k,
+                             const uint32_t *weights, const int32_t *thresh, int32_t n_out,
+                             uint32_t *out)
+{
+    dense_bin_thresh(in, n_words, k, weights, thresh, n_out, out, 1);
+}
+
+void bnn_dense_bin_f32_i4(const uint32_t *in, int32_t n_words, int32_t k, const uint32_t *weights,
+                          const float *scale, const float *bias, int32_t n_out, float *out)
+{
+    dense_bin_f32(in, n_words, k, weights, scale, bias, n_out, out, 1);
 }
 
 /* REAL-input dense: the input is gathered in chunks as pairs (-x, +x), and each output adds

@@ -71,14 +71,69 @@ static void unpack_mve(const uint32_t *in, int32_t plane, int32_t words, int32_t
         }
     }
 }
+
+/* A vector (plane 1, e.g. a dense layer's input): the full words of c channels, four channels
+ * per vector; returns how many words it wrote (the last partial one is left to the caller). */
+static int32_t pack_vector_mve(const float *in, int32_t c, uint32_t *out)
+{
+    static const int32_t lane_shifts[4] = {0, 1, 2, 3};
+    int32_t g, j;
+    for (g = 0; g < c / 32; ++g) {
+        int32x4_t shifts = vldrwq_s32(lane_shifts);
+        uint32x4_t neg = vdupq_n_u32(0u);
+        for (j = 0; j < 32; j += 4) {
+            uint32x4_t u = vreinterpretq_u32_f32(vldrwq_f32(in + g * 32 + j));
+            /* bit 31: negative and non-zero, or NaN (see negative_or_nan) */
+            uint32x4_t flag = vorrq_u32(vandq_u32(u, vsubq_n_u32(u, 1u)),
+                                        vaddq_n_u32(vandq_u32(u, vdupq_n_u32(0x7fffffffu)),
+                                                    0x007fffffu));
+            neg = vorrq_u32(neg, vshlq_u32(vshrq_n_u32(flag, 31), shifts));
+            shifts = vaddq_n_s32(shifts, 4);
+        }
+        out[g] = ~vaddvq_u32(neg); /* the lanes' bits are disjoint: the sum is their OR */
+    }
+    return g;
+}
+
+/* A vector (plane 1, e.g. a dense layer's output): channels b..b+3 of a word in one vector. */
+static void unpack_vector_mve(const uint32_t *in, int32_t c, float *out)
+{
+    static const int32_t lane_shifts[4] = {0, -1, -2, -3};
+    const int32x4_t shifts = vldrwq_s32(lane_shifts);
+    const uint32x4_t minus_one = vdupq_n_u32(0xbf800000u);
+    int32_t g, b;
+    for (g = 0; g < BNN_WORDS(c); ++g) {
+        int32_t n = c - g * 32 < 32 ? c - g * 32 : 32;
+        uint32x4_t bits = vshlq_u32(vdupq_n_u32(in[g]), shifts); /* lane i: word >> i */
+        if (n == 32) {
+            for (b = 0; b < 32; b += 4) {
+                vstrwq_f32(out + g * 32 + b,
+                           vreinterpretq_f32_u32(vaddq_u32(minus_one, vshlq_n_u32(bits, 31))));
+                bits = vshrq_n_u32(bits, 4);
+            }
+            continue;
+        }
+        for (b = 0; b < n; b += 4) {
+            vstrwq_p_f32(out + g * 32 + b,
+                         vreinterpretq_f32_u32(vaddq_u32(minus_one, vshlq_n_u32(bits, 31))),
+                         vctp32q((uint32_t)(n - b)));
+            bits = vshrq_n_u32(bits, 4);
+        }
+    }
+}
 #endif
 
 void bnn_pack_chw_f32(const float *in, bnn_dims d, uint32_t *out)
 {
     int32_t words = BNN_WORDS(d.c);
     int32_t plane = d.h * d.w;
-    int32_t p, g, b;
-    for (g = 0; g < words; ++g) {
+    int32_t p, g = 0, b;
+#if defined(BNN_PACK_MVE)
+    if (plane == 1) {
+        g = pack_vector_mve(in, d.c, out);
+    }
+#endif
+    for (; g < words; ++g) {
         int32_t n = d.c - g * 32 < 32 ? d.c - g * 32 : 32;
         /* ~0 >> (32 - n) without the undefined shift by 32 */
         uint32_t valid = 0xffffffffu >> (32 - n);
@@ -115,6 +170,12 @@ void bnn_unpack_bits_chw_f32(const uint32_t *in, bnn_dims d, float *out)
     int32_t words = BNN_WORDS(d.c);
     int32_t plane = d.h * d.w;
     int32_t p, g, b;
+#if defined(BNN_PACK_MVE)
+    if (plane == 1) {
+        unpack_vector_mve(in, d.c, out);
+        return;
+    }
+#endif
     for (g = 0; g < words; ++g) {
         int32_t n = d.c - g * 32 < 32 ? d.c - g * 32 : 32;
         float *group = out + g * 32 * plane;

@@ -31,6 +31,8 @@ KERNEL_FILES = {
     "bnn_conv2d_f32_f32_grouped": "bnn_conv_real_grouped.c",
     "bnn_dense_bin_thresh": "bnn_dense.c",
     "bnn_dense_bin_f32": "bnn_dense.c",
+    "bnn_dense_bin_thresh_i4": "bnn_dense.c",
+    "bnn_dense_bin_f32_i4": "bnn_dense.c",
     "bnn_dense_f32_thresh": "bnn_dense.c",
     "bnn_dense_f32_f32": "bnn_dense.c",
     "bnn_maxpool_bits": "bnn_pool.c",

@@ -6,6 +6,7 @@ from .. import ir
 from .arena import plan_arena
 from .lower import lower
 from .real_order import choose_real_conv_order
+from .weight_layout import choose_weight_layouts
 
 PIPELINE = (
     lower,  # fuse BN/bias/scale/sign into thresholds, commute max-pools, pack weights
@@ -13,8 +14,10 @@ PIPELINE = (
 )
 
 
-def run_pipeline(graph: ir.Graph, fast_real_conv: bool = False) -> ir.Graph:
-    """fast_real_conv: real-input binary-weight convs sum in the grouped order (passes/real_order.py)."""
+def run_pipeline(graph: ir.Graph, target: str = "host", fast_real_conv: bool = False) -> ir.Graph:
+    """The passes in order. `target` (the core the C is built for) picks per-core weight layouts;
+    fast_real_conv: real-input binary-weight convs sum in the grouped order (passes/real_order.py)."""
     for step in PIPELINE:
         graph = step(graph)
+    graph = choose_weight_layouts(graph, target)
     return choose_real_conv_order(graph, fast_real_conv)

@@ -200,7 +200,7 @@ def _bench_onnx(model: Path, target: str | None, name: str | None, board: str | 
         raise BnnccError("bench needs --target (a cortex-m core) or --board")
     get_target(target)  # fail on a bad name before compiling
     with tempfile.TemporaryDirectory(prefix="bnncc-bench-model-") as tmp:
-        compiled = compile_model(model, Path(tmp), name, fast_real_conv=fast_real_conv)
+        compiled = compile_model(model, Path(tmp), name, core=target, fast_real_conv=fast_real_conv)
         if preset is not None:
             from bnncc.compiler import model_footprint
 

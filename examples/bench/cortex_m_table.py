@@ -63,7 +63,7 @@ FAST_REAL_CONV = False  # --fast-real-conv: the grouped float order of the first
 
 def bench(model: Path, core: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        compiled = compile_model(model, Path(tmp), "net", fast_real_conv=FAST_REAL_CONV)
+        compiled = compile_model(model, Path(tmp), "net", core=core, fast_real_conv=FAST_REAL_CONV)
         layers = [{"name": l.name, "op": l.op, "binary_macs": l.binary_macs} for l in compiled.layers]
         result = bench_model(Path(tmp), compiled.name, core, layers)
         for row, layer in zip(result["layers"], compiled.layers):

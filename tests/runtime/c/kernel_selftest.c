@@ -225,6 +225,44 @@ static int32_t check_conv_real(void)
     return fails;
 }
 
+/* Reorders the plain dense weights w (n_out rows of n_words) into the interleaved layout of
+ * bnn_dense_bin_*_i4 (to_i4) or back: blocks of four rows, word i of row 4b + l at 4 * i + l
+ * of block b; the last n_out % 4 rows stay plain. tmp holds 4 * n_words words. */
+static void reorder_i4(uint32_t *w, int32_t n_out, int32_t n_words, uint32_t *tmp, int to_i4)
+{
+    int32_t b, i, l;
+    for (b = 0; b + 4 <= n_out; b += 4) {
+        uint32_t *block = w + b * n_words;
+        for (l = 0; l < 4; ++l) {
+            for (i = 0; i < n_words; ++i) {
+                if (to_i4) {
+                    tmp[4 * i + l] = block[l * n_words + i];
+                } else {
+                    tmp[l * n_words + i] = block[4 * i + l];
+                }
+            }
+        }
+        memcpy(block, tmp, (size_t)(4 * n_words) * sizeof(uint32_t));
+    }
+}
+
+/* The interleaved-weight dense (thresh and f32) against the reference on the plain weights w;
+ * w is interleaved and restored. */
+static int32_t check_dense_i4(const uint32_t *in, int32_t n_words, int32_t k, uint32_t *w,
+                              int32_t n_out, uint32_t *tmp, uint32_t *out_a, uint32_t *out_b)
+{
+    int32_t fails = 0;
+    bnn_dense_bin_thresh_ref(in, n_words, k, w, g_thresh_i, n_out, out_b);
+    reorder_i4(w, n_out, n_words, tmp, 1);
+    bnn_dense_bin_thresh_i4(in, n_words, k, w, g_thresh_i, n_out, out_a);
+    fails += !same(out_a, out_b, BNN_WORDS(n_out));
+    bnn_dense_bin_f32_i4(in, n_words, k, w, g_scale, g_bias, n_out, (float *)out_a);
+    reorder_i4(w, n_out, n_words, tmp, 0);
+    bnn_dense_bin_f32_ref(in, n_words, k, w, g_scale, g_bias, n_out, (float *)out_b);
+    fails += !same(out_a, out_b, n_out);
+    return fails;
+}
+
 /* The sliced dense on random transposed weights for the input in g_in (bits from k on 0 in
  * both), if they fit g_w. */
 static int32_t check_dense_sliced(int32_t n_words, int32_t k, int32_t n_out)
@@ -251,6 +289,7 @@ static int32_t check_dense_sliced(int32_t n_words, int32_t k, int32_t n_out)
 static uint32_t g_wide_tw[WIDE_BITS];
 static uint32_t g_wide_in[4 * 4 * 16];
 static uint32_t g_wide_out_a[4 * 4], g_wide_out_b[4 * 4];
+static uint32_t g_wide_tmp[4 * 144];
 
 static int32_t check_wide(void)
 {
@@ -307,10 +346,14 @@ static int32_t check_wide(void)
         bnn_dense_bin_f32_ref(g_wide_in, n_words, k, g_wide_tw, g_scale, g_bias, c_out,
                               (float *)g_wide_out_b);
         fails += !same(g_wide_out_a, g_wide_out_b, c_out);
+        fails += check_dense_i4(g_wide_in, n_words, k, g_wide_tw, c_out, g_wide_tmp,
+                                g_wide_out_a, g_wide_out_b);
     }
     return fails;
 }
 #endif
+
+static uint32_t g_i4_tmp[4 * 24];
 
 static int32_t check_dense(void)
 {
@@ -341,6 +384,7 @@ static int32_t check_dense(void)
         bnn_dense_bin_f32(g_in, n_words, k, g_w, g_scale, g_bias, n_out, (float *)g_out_a);
         bnn_dense_bin_f32_ref(g_in, n_words, k, g_w, g_scale, g_bias, n_out, (float *)g_out_b);
         fails += !same(g_out_a, g_out_b, n_out);
+        fails += check_dense_i4(g_in, n_words, k, g_w, n_out, g_i4_tmp, g_out_a, g_out_b);
         /* REAL input: k floats, BNN_WORDS(k) weight words per output */
         if (n_out * BNN_WORDS(k) <= W_WORDS) {
             for (i = 0; i < k; ++i) {
@@ -389,6 +433,27 @@ static int32_t check_pool_and_pack(void)
         bnn_unpack_bits_chw_f32(g_in, in_d, (float *)g_out_a);
         bnn_unpack_bits_chw_f32_ref(g_in, in_d, (float *)g_out_b);
         fails += !same(g_out_a, g_out_b, c * in_d.h * in_d.w);
+    }
+    for (n = 0; n < 24; ++n) { /* vectors (1x1 plane: the Helium path), with -0, NaN, denormals */
+        static const uint32_t special[6] = {0x80000000u, 0x00000000u, 0x80000001u,
+                                            0x00000001u, 0x7fc00000u, 0xffc00000u};
+        bnn_dims d;
+        d.h = 1;
+        d.w = 1;
+        d.c = n < 8 ? 32 * (n + 1) - (n & 1) : rnd_range(1, IN_WORDS);
+        for (i = 0; i < d.c; ++i) {
+            g_fin[i] = rnd_float();
+            if (rnd() % 4 == 0) {
+                memcpy(&g_fin[i], &special[rnd() % 6], sizeof(float));
+            }
+        }
+        bnn_pack_chw_f32(g_fin, d, g_out_a);
+        bnn_pack_chw_f32_ref(g_fin, d, g_out_b);
+        fails += !same(g_out_a, g_out_b, BNN_WORDS(d.c));
+        fill_bits(g_in, 1, d.c);
+        bnn_unpack_bits_chw_f32(g_in, d, (float *)g_out_a);
+        bnn_unpack_bits_chw_f32_ref(g_in, d, (float *)g_out_b);
+        fails += !same(g_out_a, g_out_b, d.c);
     }
     return fails;
 }
