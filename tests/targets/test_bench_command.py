@@ -32,7 +32,7 @@ def fake_compiler(monkeypatch):
     """bnncc.compiler.compile_model that 'compiles' any file into the dummy model."""
     calls = []
 
-    def compile_model(model_path, out_dir, name=None, core=None):
+    def compile_model(model_path, out_dir, name=None, core=None, fast_real_conv=False):
         calls.append((model_path, name))
         copy_model(out_dir)
         layers = [_Layer("sign_in", "Sign", 0), _Layer("fc1", "Gemm", 2048), _Layer("fc2", "Gemm", 320)]
