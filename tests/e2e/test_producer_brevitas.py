@@ -13,6 +13,7 @@ from brevitas import nn as qnn  # noqa: E402
 from brevitas.export import export_qonnx  # noqa: E402
 from brevitas.quant import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst  # noqa: E402
 
+from tests.helpers.digits_training import digits, train_on_digits  # noqa: E402
 from bnncc.verify import random_inputs, verify_model  # noqa: E402
 
 nn = torch.nn
@@ -40,34 +41,11 @@ def cnn():
         qnn.QuantLinear(32 * 4, 10, bias=True, **WEIGHTS), nn.BatchNorm1d(10))
 
 
-def _digits():
-    data = datasets.load_digits()
-    return (data.data / 16.0).astype(np.float32), data.target.astype(np.int64)  # multiples of 1/16
-
-
-def _train(model, shape, epochs=4):
-    torch.manual_seed(0)
-    x, y = _digits()
-    xs, ys = torch.from_numpy(x).reshape(-1, *shape), torch.from_numpy(y)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    for _ in range(epochs):
-        order = torch.randperm(len(xs))
-        for start in range(0, len(xs), 64):
-            batch = order[start:start + 64]
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(xs[batch]), ys[batch]).backward()
-            optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        accuracy = float((model(xs).argmax(1) == ys).float().mean())
-    return model, accuracy
-
-
 @pytest.fixture(scope="module", params=["mlp", "cnn"])
 def brevitas_model(request, tmp_path_factory):
     torch.set_num_threads(1)
     make, shape = {"mlp": (mlp, (64,)), "cnn": (cnn, (1, 8, 8))}[request.param]
-    model, accuracy = _train(make(), shape)
+    model, accuracy = train_on_digits(make(), shape, epochs=4, seed=0)
     assert accuracy > 0.5, f"training did not converge ({accuracy:.2f})"  # a wide margin: digits reach ~0.9
     path = tmp_path_factory.mktemp("brevitas") / f"brevitas_{request.param}.onnx"
     export_qonnx(model, torch.zeros(1, *shape), str(path))
@@ -78,8 +56,8 @@ def brevitas_model(request, tmp_path_factory):
 
 @pytest.mark.parametrize("target", ["host", pytest.param("cortex-m4", marks=pytest.mark.qemu)])
 def test_brevitas_binary_model_verifies(brevitas_model, target):
-    digits, _ = _digits()
-    inputs = np.concatenate([digits[:300], random_inputs(64, 200, seed=3)])
+    pixels, _ = digits()
+    inputs = np.concatenate([pixels[:300], random_inputs(64, 200, seed=3)])
     report = verify_model(brevitas_model, inputs=inputs, target=target)
     assert report.ok, report.summary()
     assert report.argmax_agree == len(inputs)

@@ -8,6 +8,7 @@ torch = pytest.importorskip("torch")
 datasets = pytest.importorskip("sklearn.datasets")
 
 from bnncc.compiler import lower_model  # noqa: E402
+from tests.helpers.digits_training import digits, train_on_digits  # noqa: E402
 from bnncc.verify import random_inputs, verify_model  # noqa: E402
 from tests.e2e.test_torch_exporters import BinaryConv, BinaryLinear  # noqa: E402
 
@@ -66,31 +67,10 @@ def dorefa_cnn(relu):
         nn.Flatten(), TrainableBinaryLinear(32 * 4, 10), nn.BatchNorm1d(10))
 
 
-def _digits():
-    data = datasets.load_digits()
-    return (data.data / 16.0).astype(np.float32), data.target.astype(np.int64)  # multiples of 1/16
-
-
-def _train(model, epochs=3):
-    x, y = _digits()
-    xs, ys = torch.from_numpy(x).reshape(-1, 1, 8, 8), torch.from_numpy(y)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    for _ in range(epochs):
-        order = torch.randperm(len(xs))
-        for start in range(0, len(xs), 64):
-            batch = order[start:start + 64]
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(xs[batch]), ys[batch]).backward()
-            optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        return model, float((model(xs).argmax(1) == ys).float().mean())
-
-
 @pytest.fixture(scope="module", params=["sign_plus_one_half", "relu_sign"])
 def dorefa_model(request, tmp_path_factory):
     torch.set_num_threads(1)
-    model, accuracy = _train(dorefa_cnn(relu=request.param == "relu_sign"))
+    model, accuracy = train_on_digits(dorefa_cnn(relu=request.param == "relu_sign"), (1, 8, 8), epochs=3)
     assert accuracy > 0.5, f"training did not converge ({accuracy:.2f})"
     path = tmp_path_factory.mktemp("dorefa") / f"dorefa_{request.param}.onnx"
     torch.onnx.export(model, (torch.zeros(1, 1, 8, 8),), str(path), dynamo=False, opset_version=17)
@@ -99,8 +79,8 @@ def dorefa_model(request, tmp_path_factory):
 
 @pytest.mark.parametrize("target", ["host", pytest.param("cortex-m4", marks=pytest.mark.qemu)])
 def test_dorefa_model_verifies(dorefa_model, target):
-    digits, _ = _digits()
-    inputs = np.concatenate([digits[:200], random_inputs(64, 100, seed=3)])
+    pixels, _ = digits()
+    inputs = np.concatenate([pixels[:200], random_inputs(64, 100, seed=3)])
     report = verify_model(dorefa_model, inputs=inputs, target=target)
     assert report.ok, report.summary()
     assert report.argmax_agree == len(inputs)
