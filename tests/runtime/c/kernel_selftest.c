@@ -492,9 +492,11 @@ static int32_t check_pool_and_pack(void)
         bnn_unpack_bits_chw_f32_ref(g_in, in_d, (float *)g_out_b);
         fails += !same(g_out_a, g_out_b, c * in_d.h * in_d.w);
     }
-    for (n = 0; n < 24; ++n) { /* vectors (1x1 plane: the Helium path), with -0, NaN, denormals */
-        static const uint32_t special[6] = {0x80000000u, 0x00000000u, 0x80000001u,
-                                            0x00000001u, 0x7fc00000u, 0xffc00000u};
+    for (n = 0; n < 24; ++n) { /* vectors (1x1 plane: the vector paths), with -0, NaN, inf,
+                                * denormals */
+        static const uint32_t special[9] = {0x80000000u, 0x00000000u, 0x80000001u,
+                                            0x00000001u, 0x7fc00000u, 0xffc00000u,
+                                            0x7f800000u, 0xff800000u, 0x7f800001u};
         bnn_dims d;
         d.h = 1;
         d.w = 1;
@@ -502,7 +504,7 @@ static int32_t check_pool_and_pack(void)
         for (i = 0; i < d.c; ++i) {
             g_fin[i] = rnd_float();
             if (rnd() % 4 == 0) {
-                memcpy(&g_fin[i], &special[rnd() % 6], sizeof(float));
+                memcpy(&g_fin[i], &special[rnd() % 9], sizeof(float));
             }
         }
         bnn_pack_chw_f32(g_fin, d, g_out_a);
