@@ -295,6 +295,308 @@ static int dense_broadcast(const uint32_t *in, int32_t n_words, uint32x4_t *bcas
                   dense_counts4_i4((have_bcast) ? (bcast) : NULL, (in), (n_words), (w)), 1)))
 #endif
 
+#if !BNN_COMPACT && !defined(BNN_HAVE_MVE) && defined(__thumb2__) && defined(__ARM_FEATURE_DSP) && \
+    (defined(__GNUC__) || defined(__clang__)) && !defined(BNN_NO_ASM)
+/* v7E-M / v8-M with DSP (M4, M7, M33): thresholded dense rows in assembly, one output per pass
+ * over its row, 8-word Harley-Seal blocks. GCC's code for the same loop loads one word per LDR
+ * and keeps the levels in too few registers; here LDM brings 4 input and 3 + 2 + 2 weight words
+ * per block (6 loads per 8 words), the first block of a row starts from zero levels (no reset),
+ * the eights carries are counted into byte lanes (7 ops, immediate masks) and summed once per
+ * row, and each result bit is shifted into the output word through the carry flag. Per 8 words:
+ * 6 loads, 8 EOR, 7 adders (35), 8 to count the carry, 2 loop = 59 instructions; per row ~38
+ * more (the levels counted nibble-combined, threshold by QSUB, the bit). Rows of n_words % 8
+ * == 0 words, 8..248 words (byte lanes of the carry count stay below 256), whole groups of 32
+ * outputs; the caller does the rest in C. */
+#define BNN_DENSE_ROWS_ASM 1
+typedef struct {
+    const uint32_t *in;     /* input words */
+    const uint32_t *in_end; /* in + n_words */
+    int32_t k;
+    const int32_t *thresh;
+    uint32_t *out;
+    const uint32_t *w_end; /* weights + 32 * groups * n_words */
+} bnn_dense_rows_args;
+void bnn_dense_rows_dsp(const uint32_t *w, const bnn_dense_rows_args *a);
+
+/* carry-save adder: s, a, b -> s = sum, a = carry (u: scratch) */
+#define BNN_R_CSA(s, a, b, u)                                                                \
+    "eor " u ", " s ", " a "\n\t"                                                            \
+    "and " a ", " s ", " a "\n\t"                                                            \
+    "eor " s ", " u ", " b "\n\t"                                                            \
+    "and " u ", " u ", " b "\n\t"                                                            \
+    "orr " a ", " a ", " u "\n\t"
+/* 2-bit then 4-bit field counts of x (t: scratch) */
+#define BNN_R_NIBBLES(x, t)                                                                  \
+    "and " t ", " x ", #0xaaaaaaaa\n\t"                                                      \
+    "sub " x ", " x ", " t ", lsr #1\n\t"                                                    \
+    "and " t ", " x ", #0xcccccccc\n\t"                                                      \
+    "and " x ", " x ", #0x33333333\n\t"                                                      \
+    "add " x ", " x ", " t ", lsr #2\n\t"
+/* words 0..3 of a block: x in r7-r10, w in r11, r12, lr and r11 again */
+#define BNN_R_LOAD_LO                                                                        \
+    "ldm r0!, {r7, r8, r9, r10}\n\t"                                                         \
+    "ldm r1!, {r11, r12, lr}\n\t"                                                            \
+    "eor r7, r7, r11\n\t"                                                                    \
+    "eor r8, r8, r12\n\t"                                                                    \
+    "eor r9, r9, lr\n\t"                                                                     \
+    "ldr r11, [r1], #4\n\t"                                                                  \
+    "eor r10, r10, r11\n\t"
+/* words 4..7 (r7 holds the fours carry of words 0..3): x in r8-r11, w in r12, lr twice;
+ * then the adders of words 4..7 leave their fours carry in r8 */
+#define BNN_R_HI                                                                             \
+    "ldm r0!, {r8, r9, r10, r11}\n\t"                                                        \
+    "ldm r1!, {r12, lr}\n\t"                                                                 \
+    "eor r8, r8, r12\n\t"                                                                    \
+    "eor r9, r9, lr\n\t"                                                                     \
+    "ldm r1!, {r12, lr}\n\t"                                                                 \
+    "eor r10, r10, r12\n\t"                                                                  \
+    "eor r11, r11, lr\n\t"                                                                   \
+    BNN_R_CSA("r3", "r8", "r9", "r12")                                                       \
+    BNN_R_CSA("r3", "r10", "r11", "r12")                                                     \
+    BNN_R_CSA("r4", "r8", "r10", "r12")
+/* byte counts of r7 (r12: scratch) */
+#define BNN_R_BYTES7                                                                         \
+    BNN_R_NIBBLES("r7", "r12")                                                               \
+    "add r7, r7, r7, lsr #4\n\t"                                                             \
+    "and r7, r7, #0x0f0f0f0f\n\t"
+
+/* r0 = input pointer, r1 = weights, r2 = in_end, r3/r4/r5 = ones/twos/fours, r6 = byte counts
+ * of the eights carries; stack: in, k, thresh, out, w_end, the output word (a sentinel bit 1
+ * shifted up by one per output: it reaches the carry after 32). */
+__asm__(
+    "\t.pushsection .text.bnn_dense_rows_dsp,\"ax\",%progbits\n"
+    "\t.syntax unified\n"
+    "\t.thumb\n"
+    "\t.p2align 2\n"
+    "\t.global bnn_dense_rows_dsp\n"
+    "\t.thumb_func\n"
+    "\t.type bnn_dense_rows_dsp, %function\n"
+    "bnn_dense_rows_dsp:\n\t"
+    "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+    "sub sp, sp, #24\n\t"
+    "ldm r1, {r2, r3, r4, r5, r6, r7}\n\t"
+    "stm sp, {r2, r4, r5, r6, r7}\n\t"
+    "mov r1, r0\n\t"
+    "mov r0, r2\n\t"
+    "mov r2, r3\n\t"
+    "movs r8, #1\n\t"
+    "str r8, [sp, #20]\n"
+    /* a row: the first block from zero levels */
+    "1:\n\t"
+    BNN_R_LOAD_LO
+    "eor r3, r7, r8\n\t"
+    "and r7, r7, r8\n\t"
+    BNN_R_CSA("r3", "r9", "r10", "r11")
+    "eor r4, r7, r9\n\t"
+    "and r7, r7, r9\n\t"
+    BNN_R_HI
+    "eor r5, r7, r8\n\t"
+    "and r7, r7, r8\n\t"
+    BNN_R_BYTES7
+    "mov r6, r7\n\t"
+    "cmp r0, r2\n\t"
+    "beq 3f\n"
+    "2:\n\t"
+    BNN_R_LOAD_LO
+    BNN_R_CSA("r3", "r7", "r8", "r11")
+    BNN_R_CSA("r3", "r9", "r10", "r11")
+    BNN_R_CSA("r4", "r7", "r9", "r11")
+    BNN_R_HI
+    BNN_R_CSA("r5", "r7", "r8", "r12")
+    BNN_R_BYTES7
+    "add r6, r6, r7\n\t"
+    "cmp r0, r2\n\t"
+    "bne 2b\n"
+    /* the row's count: 8 * bytesum(r6) + bytesum(ones + 2 twos + 4 fours) (bytes <= 56) */
+    "3:\n\t"
+    BNN_R_NIBBLES("r3", "r7")
+    BNN_R_NIBBLES("r4", "r7")
+    BNN_R_NIBBLES("r5", "r7")
+    "add r3, r3, r4, lsl #1\n\t" /* nibbles <= 12 */
+    "and r7, r3, #0xf0f0f0f0\n\t"
+    "and r3, r3, #0x0f0f0f0f\n\t"
+    "add r3, r3, r7, lsr #4\n\t"
+    "add r5, r5, r5, lsr #4\n\t"
+    "and r5, r5, #0x0f0f0f0f\n\t"
+    "add r3, r3, r5, lsl #2\n\t"
+    "movs r12, #0\n\t"
+    "usad8 r3, r3, r12\n\t"
+    "usad8 r6, r6, r12\n\t"
+    "ldr r7, [sp, #4]\n\t"
+    "sub r7, r7, r3, lsl #1\n\t"
+    "sub r7, r7, r6, lsl #4\n\t" /* k - 2 * mismatches */
+    "ldr r8, [sp, #8]\n\t"
+    "ldr r9, [r8], #4\n\t"
+    "str r8, [sp, #8]\n\t"
+    "qsub r7, r7, r9\n\t"        /* negative iff below the threshold */
+    "ldr r10, [sp, #20]\n\t"
+    "adds r7, r7, r7\n\t"        /* carry = below */
+    "adcs r10, r10, r10\n\t"     /* carry = the sentinel after 32 outputs */
+    "str r10, [sp, #20]\n\t"
+    "ldr r0, [sp]\n\t"
+    "bcc 1b\n\t"
+    /* 32 outputs: bit 31 - j holds "below" of output j */
+    "rbit r10, r10\n\t"
+    "mvn r10, r10\n\t"
+    "ldr r8, [sp, #12]\n\t"
+    "str r10, [r8], #4\n\t"
+    "str r8, [sp, #12]\n\t"
+    "movs r10, #1\n\t"
+    "str r10, [sp, #20]\n\t"
+    "ldr r8, [sp, #16]\n\t"
+    "cmp r1, r8\n\t"
+    "bne 1b\n\t"
+    "add sp, sp, #24\n\t"
+    "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+    "\t.size bnn_dense_rows_dsp, .-bnn_dense_rows_dsp\n"
+    "\t.popsection\n");
+#undef BNN_R_BYTES7
+#undef BNN_R_HI
+#undef BNN_R_LOAD_LO
+#undef BNN_R_NIBBLES
+#undef BNN_R_CSA
+#endif
+
+#if !BNN_COMPACT && defined(__ARM_ARCH_6M__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(BNN_NO_ASM)
+/* v6-M (M0, M0+): popcount(x[i] ^ w[i]) over n8 blocks of 8 words in assembly. GCC's code for
+ * the C loop moves values between the 8 low registers and spends ~150 instructions per row
+ * around it (call, pair loop, level counts, byte sums). Here: LDM loads 2 words at a time, the
+ * adders take 6 two-operand ops (u = s ^ a; a &= ~u; s = u ^ b; a |= u & b), fours lives in r8,
+ * the eights carries are counted into byte lanes in r9 (<= 8 per block, so <= 31 blocks), the
+ * levels are counted nibble-combined and everything summed in halfwords: 81 instructions per
+ * 8 words, ~70 per row. */
+#define BNN_DENSE_ROW_V6M 1
+uint32_t bnn_dense_row_v6m(const uint32_t *x, const uint32_t *w, int32_t n8);
+
+/* carry-save adder: s, a, b -> s = sum, a = carry (u: scratch) */
+#define BNN_T_CSA(s, a, b, u)                                                                \
+    "eors " s ", " a "\n\t"                                                                  \
+    "bics " a ", " s "\n\t"                                                                  \
+    "mov " u ", " s "\n\t"                                                                   \
+    "ands " u ", " b "\n\t"                                                                  \
+    "eors " s ", " b "\n\t"                                                                  \
+    "orrs " a ", " u "\n\t"
+/* two words x ^ w into a, b (u: scratch) */
+#define BNN_T_LOAD2(a, b, u)                                                                 \
+    "ldm r0!, {" a ", " b "}\n\t"                                                            \
+    "ldm r1!, {" u "}\n\t"                                                                   \
+    "eors " a ", " u "\n\t"                                                                  \
+    "ldm r1!, {" u "}\n\t"                                                                   \
+    "eors " b ", " u "\n\t"
+/* x -= (x >> 1) & m; x = (x & m') + ((x >> 2) & m') (m, m' in r5, t: scratch) */
+#define BNN_T_STEP1(x, t)                                                                    \
+    "lsrs " t ", " x ", #1\n\t"                                                              \
+    "ands " t ", r5\n\t"                                                                     \
+    "subs " x ", " x ", " t "\n\t"
+#define BNN_T_STEP2(x, t)                                                                    \
+    "lsrs " t ", " x ", #2\n\t"                                                              \
+    "ands " t ", r5\n\t"                                                                     \
+    "ands " x ", r5\n\t"                                                                     \
+    "adds " x ", " x ", " t "\n\t"
+/* (x & m) + ((x >> n) & m), m in r5 */
+#define BNN_T_FOLD(x, t, n)                                                                  \
+    "lsrs " t ", " x ", #" n "\n\t"                                                          \
+    "ands " t ", r5\n\t"                                                                     \
+    "ands " x ", r5\n\t"                                                                     \
+    "adds " x ", " x ", " t "\n\t"
+
+/* r0 = x, r1 = w, r2/r3 = ones/twos, r8 = fours, r9 = byte counts of the eights carries,
+ * r10 = the end of x, r12 = the fours carry of words 0..3 while 4..7 are added. */
+__asm__(
+    "\t.pushsection .text.bnn_dense_row_v6m,\"ax\",%progbits\n"
+    "\t.syntax unified\n"
+    "\t.thumb\n"
+    "\t.p2align 2\n"
+    "\t.global bnn_dense_row_v6m\n"
+    "\t.thumb_func\n"
+    "\t.type bnn_dense_row_v6m, %function\n"
+    "bnn_dense_row_v6m:\n\t"
+    "push {r4, r5, r6, r7, lr}\n\t"
+    "mov r4, r8\n\t"
+    "mov r5, r9\n\t"
+    "mov r6, r10\n\t"
+    "push {r4, r5, r6}\n\t"
+    "lsls r2, r2, #5\n\t"
+    "adds r2, r2, r0\n\t"
+    "mov r10, r2\n\t"
+    "movs r2, #0\n\t"
+    "movs r3, #0\n\t"
+    "mov r8, r2\n\t"
+    "mov r9, r2\n"
+    "1:\n\t"
+    "ldm r0!, {r4, r5}\n\t"
+    "ldm r1!, {r6, r7}\n\t"
+    "eors r4, r6\n\t"
+    "eors r5, r7\n\t"
+    BNN_T_CSA("r2", "r4", "r5", "r6")
+    BNN_T_LOAD2("r5", "r6", "r7")
+    BNN_T_CSA("r2", "r5", "r6", "r7")
+    BNN_T_CSA("r3", "r4", "r5", "r6")
+    BNN_T_LOAD2("r5", "r6", "r7")
+    BNN_T_CSA("r2", "r5", "r6", "r7")
+    "mov r12, r4\n\t"
+    BNN_T_LOAD2("r4", "r6", "r7")
+    BNN_T_CSA("r2", "r4", "r6", "r7")
+    BNN_T_CSA("r3", "r5", "r4", "r6")
+    "mov r4, r12\n\t"
+    "mov r6, r8\n\t"
+    BNN_T_CSA("r6", "r4", "r5", "r7")
+    "mov r8, r6\n\t"
+    "ldr r5, =0x55555555\n\t"
+    BNN_T_STEP1("r4", "r6")
+    "ldr r5, =0x33333333\n\t"
+    BNN_T_STEP2("r4", "r6")
+    "lsrs r6, r4, #4\n\t"
+    "adds r4, r4, r6\n\t"
+    "ldr r5, =0x0f0f0f0f\n\t"
+    "ands r4, r5\n\t"
+    "add r9, r4\n\t"
+    "cmp r0, r10\n\t"
+    "bne 1b\n\t"
+    /* ones + 2 twos + 4 fours in bytes (<= 56), then 8 * eights added in halfwords */
+    "mov r4, r8\n\t"
+    "ldr r5, =0x55555555\n\t"
+    BNN_T_STEP1("r2", "r6")
+    BNN_T_STEP1("r3", "r6")
+    BNN_T_STEP1("r4", "r6")
+    "ldr r5, =0x33333333\n\t"
+    BNN_T_STEP2("r2", "r6")
+    BNN_T_STEP2("r3", "r6")
+    BNN_T_STEP2("r4", "r6")
+    "lsls r3, r3, #1\n\t"
+    "adds r2, r2, r3\n\t" /* nibbles <= 12 */
+    "ldr r5, =0x0f0f0f0f\n\t"
+    BNN_T_FOLD("r2", "r6", "4")
+    "lsrs r6, r4, #4\n\t"
+    "adds r4, r4, r6\n\t"
+    "ands r4, r5\n\t"
+    "lsls r4, r4, #2\n\t"
+    "adds r2, r2, r4\n\t" /* bytes <= 56 */
+    "ldr r5, =0x00ff00ff\n\t"
+    BNN_T_FOLD("r2", "r6", "8")
+    "mov r4, r9\n\t"
+    BNN_T_FOLD("r4", "r6", "8")
+    "lsls r4, r4, #3\n\t"
+    "adds r2, r2, r4\n\t" /* halfwords <= 112 + 8 * 496 */
+    "lsrs r0, r2, #16\n\t"
+    "uxth r2, r2\n\t"
+    "adds r0, r0, r2\n\t"
+    "pop {r4, r5, r6}\n\t"
+    "mov r8, r4\n\t"
+    "mov r9, r5\n\t"
+    "mov r10, r6\n\t"
+    "pop {r4, r5, r6, r7, pc}\n\t"
+    ".ltorg\n"
+    "\t.size bnn_dense_row_v6m, .-bnn_dense_row_v6m\n"
+    "\t.popsection\n");
+#undef BNN_T_FOLD
+#undef BNN_T_STEP2
+#undef BNN_T_STEP1
+#undef BNN_T_LOAD2
+#undef BNN_T_CSA
+#endif
+
 /* popcount(in[i] ^ w[4 * i]) over n words: one row of a block of the interleaved layout. */
 BNN_NO_SCHEDULE static inline uint32_t dense_popcount_xor_i4(const uint32_t *in, const uint32_t *w,
                                                              int32_t n)
@@ -323,6 +625,11 @@ BNN_ALWAYS_INLINE static inline uint32_t dense_row_count(const uint32_t *in, int
     if (interleaved && o < (n_out & ~3)) {
         return dense_popcount_xor_i4(in, weights + (o & ~3) * n_words + (o & 3), n_words);
     }
+#if defined(BNN_DENSE_ROW_V6M)
+    if ((n_words & 7) == 0 && n_words != 0 && n_words <= 248) {
+        return bnn_dense_row_v6m(in, weights + o * n_words, n_words >> 3);
+    }
+#endif
     return bnn_popcount_xor(in, weights + o * n_words, n_words);
 }
 
@@ -348,6 +655,19 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline void dense_bin_thresh(
             out[o >> 5] = word;
             word = 0u;
         }
+    }
+#endif
+#if defined(BNN_DENSE_ROWS_ASM)
+    if (!interleaved && (n_words & 7) == 0 && n_words >= 8 && n_words <= 248 && n_out >= 32) {
+        bnn_dense_rows_args a;
+        a.in = in;
+        a.in_end = in + n_words;
+        a.k = k;
+        a.thresh = thresh;
+        a.out = out;
+        a.w_end = weights + (n_out & ~31) * n_words;
+        bnn_dense_rows_dsp(weights, &a);
+        o = n_out & ~31;
     }
 #endif
     for (; o < n_out; ++o) {

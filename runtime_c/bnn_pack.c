@@ -123,6 +123,46 @@ static void unpack_vector_mve(const uint32_t *in, int32_t c, float *out)
 }
 #endif
 
+#if !defined(BNN_PACK_MVE) && !BNN_COMPACT
+/* A vector (plane 1, e.g. a dense layer's input), scalar cores: the 32 channels of a word are
+ * contiguous floats, read forwards four at a time; each "not >= 0" bit 31 enters the word from
+ * the top, so channel 0 ends at bit 0. Returns the number of full words written. */
+static int32_t pack_vector(const float *in, int32_t c, uint32_t *out)
+{
+    int32_t g, j;
+    for (g = 0; g < c / 32; ++g, in += 32) {
+        uint32_t neg = 0u;
+        for (j = 0; j < 32; j += 4) {
+            neg = (neg >> 1) | (negative_or_nan(in[j]) & 0x80000000u);
+            neg = (neg >> 1) | (negative_or_nan(in[j + 1]) & 0x80000000u);
+            neg = (neg >> 1) | (negative_or_nan(in[j + 2]) & 0x80000000u);
+            neg = (neg >> 1) | (negative_or_nan(in[j + 3]) & 0x80000000u);
+        }
+        out[g] = ~neg;
+    }
+    return g;
+}
+
+/* A vector (plane 1, e.g. a dense layer's output), scalar cores: -1.0f + bit * 2^31 per
+ * channel, four contiguous floats per step; returns the number of full words done. */
+static int32_t unpack_vector(const uint32_t *in, int32_t c, float *out)
+{
+    float_bits *dst = (float_bits *)out;
+    int32_t g, b;
+    for (g = 0; g < c / 32; ++g, dst += 32) {
+        uint32_t bits = in[g];
+        for (b = 0; b < 32; b += 4) {
+            dst[b].u = 0xbf800000u + (bits << 31);
+            dst[b + 1].u = 0xbf800000u + ((bits >> 1) << 31);
+            dst[b + 2].u = 0xbf800000u + ((bits >> 2) << 31);
+            dst[b + 3].u = 0xbf800000u + ((bits >> 3) << 31);
+            bits >>= 4;
+        }
+    }
+    return g;
+}
+#endif
+
 void bnn_pack_chw_f32(const float *in, bnn_dims d, uint32_t *out)
 {
     int32_t words = BNN_WORDS(d.c);
@@ -131,6 +171,11 @@ void bnn_pack_chw_f32(const float *in, bnn_dims d, uint32_t *out)
 #if defined(BNN_PACK_MVE)
     if (plane == 1) {
         g = pack_vector_mve(in, d.c, out);
+    }
+#endif
+#if !defined(BNN_PACK_MVE) && !BNN_COMPACT
+    if (plane == 1) {
+        g = pack_vector(in, d.c, out);
     }
 #endif
     for (; g < words; ++g) {
@@ -170,13 +215,18 @@ void bnn_unpack_bits_chw_f32(const uint32_t *in, bnn_dims d, float *out)
     int32_t words = BNN_WORDS(d.c);
     int32_t plane = d.h * d.w;
     int32_t p, g, b;
+    g = 0;
 #if defined(BNN_PACK_MVE)
     if (plane == 1) {
         unpack_vector_mve(in, d.c, out);
         return;
     }
+#elif !BNN_COMPACT
+    if (plane == 1) {
+        g = unpack_vector(in, d.c, out);
+    }
 #endif
-    for (g = 0; g < words; ++g) {
+    for (; g < words; ++g) {
         int32_t n = d.c - g * 32 < 32 ? d.c - g * 32 : 32;
         float *group = out + g * 32 * plane;
         p = 0;

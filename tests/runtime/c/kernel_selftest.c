@@ -282,6 +282,42 @@ static int32_t check_dense_sliced(int32_t n_words, int32_t k, int32_t n_out)
     return !same(g_out_a, g_out_b, BNN_WORDS(n_out));
 }
 
+/* Rows of whole 8-word blocks and groups of 32 outputs (the v7E-M assembly rows of
+ * bnn_dense_bin_thresh): thresholds at the exact dot product, one off it, and at the int32
+ * extremes; the outputs past the last group of 32 go through C. w (n_out * n_words words) and
+ * the thresholds (n_out <= MAX_C) come from the caller. */
+static int32_t check_dense_rows_on(uint32_t *in, int32_t n_words, uint32_t *w,
+                                   int32_t n_out, uint32_t *out_a, uint32_t *out_b)
+{
+    int32_t k = 32 * n_words - rnd_range(0, 31), o, i;
+    for (i = 0; i < n_words; ++i) {
+        if (32 * i + 32 > k) { /* the bits past k: zero in input and weights */
+            uint32_t keep = 32 * i >= k ? 0u : 0xffffffffu >> (32 - (k - 32 * i));
+            in[i] &= keep;
+            for (o = 0; o < n_out; ++o) {
+                w[o * n_words + i] &= keep;
+            }
+        }
+    }
+    for (o = 0; o < n_out; ++o) {
+        int32_t dot = k, r = rnd_range(0, 9);
+        for (i = 0; i < n_words; ++i) {
+            uint32_t x = in[i] ^ w[o * n_words + i];
+            for (; x != 0u; x &= x - 1u) {
+                dot -= 2;
+            }
+        }
+        g_thresh_i[o] = r < 3 ? dot + r - 1
+                        : r == 3 ? INT32_MIN
+                        : r == 4 ? INT32_MAX
+                        : r == 5 ? -INT32_MAX
+                                 : rnd_range(-k - 2, k + 2);
+    }
+    bnn_dense_bin_thresh(in, n_words, k, w, g_thresh_i, n_out, out_a);
+    bnn_dense_bin_thresh_ref(in, n_words, k, w, g_thresh_i, n_out, out_b);
+    return !same(out_a, out_b, BNN_WORDS(n_out));
+}
+
 #if SELFTEST_WIDE
 /* Windows up to 3x3x512 = 4608 bits (the bit-sliced counters' upper levels, Helium lane
  * folding): one group of up to 32 output channels, conv and dense. */
@@ -290,6 +326,7 @@ static uint32_t g_wide_tw[WIDE_BITS];
 static uint32_t g_wide_in[4 * 4 * 16];
 static uint32_t g_wide_out_a[4 * 4], g_wide_out_b[4 * 4];
 static uint32_t g_wide_tmp[4 * 144];
+static uint32_t g_rows_w[256 * 33];
 
 static int32_t check_wide(void)
 {
@@ -349,9 +386,30 @@ static int32_t check_wide(void)
         fails += check_dense_i4(g_wide_in, n_words, k, g_wide_tw, c_out, g_wide_tmp,
                                 g_wide_out_a, g_wide_out_b);
     }
+    for (n = 0; n < 4; ++n) { /* long rows: 248 words (the assembly's limit), 256 (C) */
+        static const int32_t lengths[4] = {136, 248, 256, 144};
+        int32_t n_words = lengths[n], c_out = rnd_range(32, 33);
+        fill_bits(g_wide_in, 1, 32 * n_words);
+        fill_bits(g_rows_w, c_out, 32 * n_words);
+        fails += check_dense_rows_on(g_wide_in, n_words, g_rows_w, c_out, g_wide_out_a,
+                                     g_wide_out_b);
+    }
     return fails;
 }
 #endif
+
+static int32_t check_dense_rows(void)
+{
+    int32_t fails = 0, n;
+    for (n = 0; n < 24; ++n) {
+        int32_t n_words = n % 6 == 5 ? 8 * rnd_range(1, 2) + rnd_range(1, 7) : 8 * rnd_range(1, 3);
+        int32_t n_out = rnd_range(32, W_WORDS / n_words < MAX_C ? W_WORDS / n_words : MAX_C);
+        fill_bits(g_in, 1, 32 * n_words);
+        fill_bits(g_w, n_out, 32 * n_words);
+        fails += check_dense_rows_on(g_in, n_words, g_w, n_out, g_out_a, g_out_b);
+    }
+    return fails;
+}
 
 static uint32_t g_i4_tmp[4 * 24];
 
@@ -434,9 +492,11 @@ static int32_t check_pool_and_pack(void)
         bnn_unpack_bits_chw_f32_ref(g_in, in_d, (float *)g_out_b);
         fails += !same(g_out_a, g_out_b, c * in_d.h * in_d.w);
     }
-    for (n = 0; n < 24; ++n) { /* vectors (1x1 plane: the Helium path), with -0, NaN, denormals */
-        static const uint32_t special[6] = {0x80000000u, 0x00000000u, 0x80000001u,
-                                            0x00000001u, 0x7fc00000u, 0xffc00000u};
+    for (n = 0; n < 24; ++n) { /* vectors (1x1 plane: the vector paths), with -0, NaN, inf,
+                                * denormals */
+        static const uint32_t special[9] = {0x80000000u, 0x00000000u, 0x80000001u,
+                                            0x00000001u, 0x7fc00000u, 0xffc00000u,
+                                            0x7f800000u, 0xff800000u, 0x7f800001u};
         bnn_dims d;
         d.h = 1;
         d.w = 1;
@@ -444,7 +504,7 @@ static int32_t check_pool_and_pack(void)
         for (i = 0; i < d.c; ++i) {
             g_fin[i] = rnd_float();
             if (rnd() % 4 == 0) {
-                memcpy(&g_fin[i], &special[rnd() % 6], sizeof(float));
+                memcpy(&g_fin[i], &special[rnd() % 9], sizeof(float));
             }
         }
         bnn_pack_chw_f32(g_fin, d, g_out_a);
@@ -674,6 +734,9 @@ int main(void)
     total += fails;
     fails = check_dense();
     printf("dense        : %ld mismatches\n", (long)fails);
+    total += fails;
+    fails = check_dense_rows();
+    printf("dense rows   : %ld mismatches\n", (long)fails);
     total += fails;
 #if SELFTEST_WIDE
     fails = check_wide();
