@@ -150,6 +150,11 @@ void bnn_conv2d_s8_thresh(const int8_t *in, bnn_dims in_d, int32_t offset,
                           const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
                           uint32_t *out, bnn_dims out_d);
 
+/* --- bnn_cast.c: INTEGER (uint8 / int8) model input -> float32 through compile-time tables ---- */
+/* out[i] = table[t * 256 + (q - min)] for q = in[i], t = i / plane (one table per `plane` values). */
+void bnn_cast_u8_f32(const uint8_t *in, int32_t n, int32_t plane, const float *table, float *out);
+void bnn_cast_s8_f32(const int8_t *in, int32_t n, int32_t plane, const float *table, float *out);
+
 /* --- bnn_dense.c -------------------------------------------------------------------------- */
 /* BITS input of n_words words holding k true elements (tail and per-pixel padding bits 0). */
 void bnn_dense_bin_thresh(const uint32_t *in, int32_t n_words, int32_t k,
