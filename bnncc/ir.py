@@ -306,6 +306,9 @@ class ConvLayer(Layer):
     real_order: str = "exact"  # real input: float order, "exact" or "grouped" (passes/real_order.py)
     int_input: str = ""  # "uint8"/"int8": reads the integer model input (passes/integer_input.py)
     int_offset: int = 0  # m: the kernel sums +-(q - m); out.values are then int32 thresholds on that sum
+    int_fix: tuple[int, ...] = ()  # channels recomputed in float after the integer kernel (bnn_conv2d_*_fix_f32)
+    int_fix_thresh: np.ndarray | None = field(repr=False, default=None)  # their float thresholds
+    int_fix_table: np.ndarray | None = field(repr=False, default=None)  # (256,) the exact cast x(q)
 
     @property
     def binary_macs(self) -> int:

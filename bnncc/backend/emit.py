@@ -222,6 +222,11 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
         w = array("weights", "uint32_t", [f"0x{int(v):08x}u" for v in layer.packed.reshape(-1)])
         t = outputs(layer.out)[0]
         call = f"{layer.kernel}({ptr(x)}, {din}, {layer.int_offset}, {w}, {t}, {win}, {ptr(y)}, {dout});"
+        if layer.int_fix:  # the channels whose integer threshold is not provable: their float sum
+            fix = layer.kernel.replace("_thresh", "_fix_f32")
+            channels = array("fix_channels", "int32_t", [str(c) for c in layer.int_fix])
+            call += (f"\n    {fix}({ptr(x)}, {din}, {floats('table', layer.int_fix_table)}, {w}, {len(layer.int_fix)}, "
+                     f"{channels}, {floats('fix_thresh', layer.int_fix_thresh)}, {win}, {ptr(y)}, {dout});")
     elif isinstance(layer, ir.Pack) and layer.thresh is not None:
         d = dims("dims", layer.dims)
         t = floats("thresh", layer.thresh.values)

@@ -24,6 +24,9 @@ from .int_input import error_bound, int_input, int_thresholds, scaled_error_boun
 _STEPS = {"Sub", "Add", "Mul", "Div"}
 # A per-channel step is folded into the cast table only for image-like inputs (one 1 KiB table per channel).
 MAX_TABLES = 4
+# Ambiguous channels are recomputed in float after the integer kernel while they are at most this share of the
+# layer's channels (each costs a float window sum per pixel); more, and the whole layer stays float.
+MAX_FIX_FRACTION = 0.25
 
 
 def cast_integer_input(graph: ir.Graph) -> ir.Graph:
@@ -81,19 +84,27 @@ def fold_integer_first_layer(graph: ir.Graph) -> ir.Graph:
     else:
         values, ambiguous = scaled_int_thresholds(spec, taps, cast.int_conv_scale, conv.out.values)
         bound = float(scaled_error_bound(spec, taps))
-    if ambiguous:
-        shown = ", ".join(map(str, ambiguous[:8])) + (", ..." if len(ambiguous) > 8 else "")
-        cast.why += (f"; the first layer stays float: on {len(ambiguous)} channel(s) ({shown}) a reachable integer sum "
-                     f"lies within the float rounding bound {bound:.3g} of the threshold, so only the float sum "
-                     "decides the sign exactly")
+    shown = ", ".join(map(str, ambiguous[:8])) + (", ..." if len(ambiguous) > 8 else "")
+    near = (f"on {len(ambiguous)} channel(s) ({shown}) a reachable integer sum lies within the float rounding bound "
+            f"{bound:.3g} of the threshold, so only the float sum decides the sign exactly")
+    if ambiguous and (cast.int_conv_scale is not None or len(ambiguous) > conv.out_dims[0] * MAX_FIX_FRACTION):
+        cast.why += f"; the first layer stays float: {near}" + (
+            " (weights +-alpha_c: no float fix-up in onnxruntime's product order)" if cast.int_conv_scale is not None
+            else "")
         return graph
     exact = "exact float sums, E = 0" if bound == 0 else f"float rounding bound E = {bound:.3g} clear of every threshold"
+    fix = {}
+    if ambiguous:
+        exact = (f"float rounding bound E = {bound:.3g}; {near}: those are recomputed in float in onnxruntime's order "
+                 f"after the integer kernel")
+        fix = dict(int_fix=tuple(ambiguous), int_fix_thresh=conv.out.values[ambiguous].astype(np.float32),
+                   int_fix_table=cast.table[0])
     weights = "+-1" if cast.int_conv_scale is None else "+-alpha_c (scale folded)"
     why = (f"weights {weights}; input {cast.dtype} (integer first layer: int32 sum of +-(q - {spec.offset}) over the valid "
            f"taps); output bits via integer thresholds proven equal to onnxruntime's {describe_steps(cast.steps)} "
            f"and float conv ({exact})")
     int_conv = replace(conv, inputs=[graph.input], int_input=cast.dtype, int_offset=spec.offset,
-                       out=replace(conv.out, values=values), source=cast.source + conv.source, why=why)
+                       out=replace(conv.out, values=values), source=cast.source + conv.source, why=why, **fix)
     nodes = [int_conv if layer is conv else layer for layer in graph.nodes if layer is not cast]
     tensors = {name: t for name, t in graph.tensors.items() if name != cast.outputs[0]}
     return replace(graph, nodes=nodes, tensors=tensors)

@@ -167,6 +167,30 @@ def test_ambiguous_channels_take_the_exact_float_fallback(tmp_path):
     assert "bnn_cast_u8_f32" in fates.output and "stays float" in fates.output
 
 
+@pytest.mark.parametrize("dtype", [TensorProto.UINT8, TensorProto.INT8])
+def test_few_ambiguous_channels_are_recomputed_in_float(tmp_path, dtype):
+    """One channel's threshold sits on alpha * A for a flat image's window sum A: the integer kernel runs, and
+    that channel is recomputed in float in onnxruntime's order (bnn_conv2d_*_fix_f32)."""
+    rng = np.random.default_rng(11)
+    w = np.where(rng.random((8, 3, 3, 3)) < 0.5, -1.0, 1.0).astype(np.float32)
+    d0 = int(w[0].sum())
+    w[0, 0, 0, 0] = 1.0 if d0 % 2 == 0 else w[0, 0, 0, 0]  # any d0 != 0 will do
+    d0 = int(w[0].sum())
+    lo = -128 if dtype == TensorProto.INT8 else 0
+    scale = 127.0 if dtype == TensorProto.INT8 else 255.0
+    bias = -((rng.integers(-200, 200, 8) + 0.5) / np.float32(scale)).astype(np.float32)
+    bias[0] = -np.float32(np.float32(lo + 101) * d0 / np.float32(scale))  # on the flat image q = lo + 101
+    path = _save(tmp_path, _conv_sign_model([("Div", scale)], dtype=dtype, bias=bias, weight=w))
+    graph = lower_model(path)
+    first = graph.nodes[0]
+    assert first.kernel.endswith("8_thresh") and first.int_fix == (0,), (first.kernel, first.why)
+    assert "recomputed in float" in first.why
+    np_type = np.int8 if dtype == TensorProto.INT8 else np.uint8
+    flat = np.repeat(np.arange(lo, lo + 256, dtype=np.int64)[:, None], 3 * 7 * 7, axis=1).astype(np_type)
+    _bits_equal(tmp_path, path, "host", inputs=np.concatenate([flat, random_inputs(3 * 49, 32, 1, np_type.__name__)]))
+    assert "bnn_conv2d_" in (tmp_path / "out-host" / "model.c").read_text().split("_fix_f32(")[0][-40:]
+
+
 @pytest.mark.parametrize("case,steps,expect", [
     ("per-channel", [("Sub", np.array([120, 128, 100], np.float32).reshape(1, 3, 1, 1)),
                      ("Div", np.array([58, 57, 57], np.float32).reshape(1, 3, 1, 1))], "per channel"),
