@@ -180,6 +180,9 @@ TRACE_MAIN = """/* bnnh_trace.c - bnncc verify --layers: runs {name}_run and wri
 #include <stdlib.h>
 
 #include "{name}.c"
+#ifndef {NAME}_INPUT_TYPE
+#define {NAME}_INPUT_TYPE float
+#endif
 
 static FILE *bnn_trace_file;
 static float bnn_trace_output[{NAME}_OUTPUT_SIZE];
