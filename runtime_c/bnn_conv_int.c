@@ -20,83 +20,282 @@
 
 #define CI_TAPS 5
 #define CI_GROUPS ((BNN_INT_TABLE_MAX_TAPS + CI_TAPS - 1) / CI_TAPS)
+#define CI_CHUNK 64 /* output channels per pass (their per-channel data lives on the stack) */
+/* Per group and lane, t[p] = 2 P - S + CI_BIAS >= 0 (S <= 5 * 255 < CI_BIAS), so the sum over the
+ * groups is 2 P - S + ng * CI_BIAS, below 2^15 in each 16-bit lane (k <= 32 taps of bytes). */
+#define CI_BIAS 1280u
+#define CI_BIAS2 (CI_BIAS * 0x10001u)
 
-/* u of the k taps of output pixel (oy, ox) in order (ci, ky, kx): input bytes XOR flip (0x80
- * for int8: q + 128), pad_u outside the image; returns their sum S. */
-static int32_t gather_u(const uint8_t *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
-                        int32_t ox, uint32_t flip, uint32_t pad_u, uint32_t *u)
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* Lane-wise a - b (ARMv7E-M / v8-M DSP). */
+static inline uint32_t ci_usub16(uint32_t a, uint32_t b)
 {
-    int32_t plane = in_d.h * in_d.w, ci, ky, kx, s = 0;
-    int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
+    uint32_t r;
+    __asm__("usub16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+#define CI_DSP 1
+#else
+#define CI_DSP 0
+#endif
+
+#if defined(__GNUC__)
+#define CI_NOINLINE __attribute__((noinline))
+#else
+#define CI_NOINLINE
+#endif
+
+/* The taps of output pixels (oy, ox0) and (oy, ox1) in order (ci, ky, kx), one word per tap:
+ * u0 | u1 << 16 with u = input byte XOR flip (0x80 for int8: q + 128), pad_u outside the image. */
+static void gather_pairs(const uint8_t *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
+                         int32_t ox0, int32_t ox1, uint32_t flip, uint32_t pad_u, uint32_t *a)
+{
+    int32_t plane = in_d.h * in_d.w, ci, ky, kx;
+    int32_t iy0 = oy * win->stride_h - win->pad_top;
+    int32_t ix0 = ox0 * win->stride_w - win->pad_left, ix1 = ox1 * win->stride_w - win->pad_left;
+    int32_t last_x = ix1 + (win->k_w - 1) * win->dil_w, last_y = iy0 + (win->k_h - 1) * win->dil_h;
+    uint32_t flip2 = flip * 0x10001u;
+    if (iy0 >= 0 && ix0 >= 0 && last_y < in_d.h && last_x < in_d.w) { /* inside the image */
+        int32_t step = ix1 - ix0;
+        const uint8_t *plane_at = in + iy0 * in_d.w + ix0;
+        if (win->k_w == 3 && win->dil_w == 1) { /* the common 3-wide rows, unrolled */
+            for (ci = 0; ci < in_d.c; ++ci, plane_at += plane) {
+                const uint8_t *row = plane_at;
+                for (ky = 0; ky < win->k_h; ++ky, row += win->dil_h * in_d.w, a += 3) {
+                    a[0] = ((uint32_t)row[0] | ((uint32_t)row[step] << 16)) ^ flip2;
+                    a[1] = ((uint32_t)row[1] | ((uint32_t)row[step + 1] << 16)) ^ flip2;
+                    a[2] = ((uint32_t)row[2] | ((uint32_t)row[step + 2] << 16)) ^ flip2;
+                }
+            }
+            return;
+        }
+        for (ci = 0; ci < in_d.c; ++ci, plane_at += plane) {
+            for (ky = 0; ky < win->k_h; ++ky) {
+                const uint8_t *row = plane_at + ky * win->dil_h * in_d.w;
+                for (kx = 0; kx < win->k_w; ++kx, row += win->dil_w) {
+                    *a++ = ((uint32_t)row[0] | ((uint32_t)row[step] << 16)) ^ flip2;
+                }
+            }
+        }
+        return;
+    }
     for (ci = 0; ci < in_d.c; ++ci) {
         for (ky = 0; ky < win->k_h; ++ky) {
             int32_t iy = iy0 + ky * win->dil_h;
+            int32_t inside_y = iy >= 0 && iy < in_d.h;
             for (kx = 0; kx < win->k_w; ++kx) {
-                int32_t ix = ix0 + kx * win->dil_w;
-                uint32_t v = pad_u;
-                if (iy >= 0 && iy < in_d.h && ix >= 0 && ix < in_d.w) {
-                    v = in[ci * plane + iy * in_d.w + ix] ^ flip;
+                int32_t x0 = ix0 + kx * win->dil_w, x1 = ix1 + kx * win->dil_w;
+                uint32_t v0 = pad_u, v1 = pad_u;
+                if (inside_y && x0 >= 0 && x0 < in_d.w) {
+                    v0 = in[ci * plane + iy * in_d.w + x0] ^ flip;
                 }
-                *u++ = v;
-                s += (int32_t)v;
+                if (inside_y && x1 >= 0 && x1 < in_d.w) {
+                    v1 = in[ci * plane + iy * in_d.w + x1] ^ flip;
+                }
+                *a++ = v0 | (v1 << 16);
             }
         }
     }
-    return s;
 }
 
-/* Table of one group of n taps for both pixels: t[p] = P0(p) | P1(p) << 16. */
-static void int_group_table(const uint32_t *u0, const uint32_t *u1, int32_t n, uint32_t *t)
+/* Table of one group of 5 taps for both pixels: t[p] = t0 + 2 * (sum of a[b] over the bits b of p),
+ * t0 = CI_BIAS - (a[0] + ... + a[4]) per 16-bit lane (so t[p] = 2 P - S of the group + CI_BIAS, never
+ * negative). Straight-line: 36 adds and 32 stores. */
+static void int_table5(const uint32_t *a, uint32_t *t)
+{
+    uint32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4];
+    uint32_t t0 = CI_BIAS2 - (a0 + a1 + a2 + a3 + a4);
+    uint32_t v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15;
+    a0 <<= 1;
+    a1 <<= 1;
+    a2 <<= 1;
+    a3 <<= 1;
+    a4 <<= 1;
+    t[0] = t0;
+    t[16] = t0 + a4;
+    v1 = t0 + a0;
+    t[1] = v1;
+    t[17] = v1 + a4;
+    v2 = t0 + a1;
+    t[2] = v2;
+    t[18] = v2 + a4;
+    v3 = v2 + a0;
+    t[3] = v3;
+    t[19] = v3 + a4;
+    v4 = t0 + a2;
+    t[4] = v4;
+    t[20] = v4 + a4;
+    v5 = v4 + a0;
+    t[5] = v5;
+    t[21] = v5 + a4;
+    v6 = v4 + a1;
+    t[6] = v6;
+    t[22] = v6 + a4;
+    v7 = v6 + a0;
+    t[7] = v7;
+    t[23] = v7 + a4;
+    v8 = t0 + a3;
+    t[8] = v8;
+    t[24] = v8 + a4;
+    v9 = v8 + a0;
+    t[9] = v9;
+    t[25] = v9 + a4;
+    v10 = v8 + a1;
+    t[10] = v10;
+    t[26] = v10 + a4;
+    v11 = v10 + a0;
+    t[11] = v11;
+    t[27] = v11 + a4;
+    v12 = v8 + a2;
+    t[12] = v12;
+    t[28] = v12 + a4;
+    v13 = v12 + a0;
+    t[13] = v13;
+    t[29] = v13 + a4;
+    v14 = v12 + a1;
+    t[14] = v14;
+    t[30] = v14 + a4;
+    v15 = v14 + a0;
+    t[15] = v15;
+    t[31] = v15 + a4;
+}
+
+/* The same for a last group of n < 5 taps. */
+static void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
 {
     int32_t b, i;
-    t[0] = 0u;
+    uint32_t t0 = CI_BIAS2;
     for (b = 0; b < n; ++b) {
-        uint32_t add = u0[b] | (u1[b] << 16);
+        t0 -= a[b];
+    }
+    t[0] = t0;
+    for (b = 0; b < n; ++b) {
         int32_t half = 1 << b;
         for (i = 0; i < half; ++i) {
-            t[half + i] = t[i] + add;
+            t[half + i] = t[i] + 2u * a[b];
         }
     }
 }
 
+/* p = 2 P - S + ng CI_BIAS of one output channel, both pixels: its NG table entries (byte offsets off). */
+#define CI_LOOKUP(j) (*(const uint32_t *)(const void *)(tb + off[j]))
+#define CI_SUM(NG)                                                                              \
+    (CI_LOOKUP(0) + (NG > 1 ? CI_LOOKUP(1) : 0u) + (NG > 2 ? CI_LOOKUP(2) : 0u) +              \
+     (NG > 3 ? CI_LOOKUP(3) : 0u) + (NG > 4 ? CI_LOOKUP(4) : 0u) + (NG > 5 ? CI_LOOKUP(5) : 0u) + \
+     (NG > 6 ? CI_LOOKUP(6) : 0u))
+
+/* The output bits of channels 0..nc-1 for both pixels into w0[], w1[] (one word per 32 channels): bit
+ * = p >= bias, i.e. the sign bit of (bias - 1) - p in 16 bits (both below 2^15); bm1[o] = bias - 1.
+ * A function per group count (constant offsets, everything in registers; not inlined, so the
+ * table pointer stays a register on ARMv6-M too). */
+#if CI_DSP
+/* 16 channels at a time collect in r: pixel 0 in bits 0-15, pixel 1 in bits 16-31, each new bit
+ * entering at the top of its half (no more than 16, so no bit crosses into the other half). */
+#define CI_DEFINE_CHANNELS(NG)                                                                  \
+    static CI_NOINLINE void ci_channels##NG(const uint8_t *tb, const uint16_t *off,             \
+                                            const uint32_t *bm1, int32_t nc, uint32_t *w0,      \
+                                            uint32_t *w1)                                       \
+    {                                                                                           \
+        int32_t h, i, m;                                                                        \
+        for (h = 0; h < nc; h += 16) {                                                          \
+            uint32_t r = 0u;                                                                    \
+            m = nc - h < 16 ? nc - h : 16;                                                      \
+            for (i = 0; i < m; ++i, off += NG) {                                                \
+                r = (r >> 1) | (ci_usub16(bm1[h + i], CI_SUM(NG)) & 0x80008000u);               \
+            }                                                                                   \
+            w0[h >> 5] |= ((r & 0xFFFFu) >> (16 - m)) << (h & 16);                              \
+            w1[h >> 5] |= (r >> (32 - m)) << (h & 16);                                          \
+        }                                                                                       \
+    }
+#else
+/* Channels from the last of each word down, each bit shifted in at the bottom. */
+#define CI_DEFINE_CHANNELS(NG)                                                                  \
+    static CI_NOINLINE void ci_channels##NG(const uint8_t *tb, const uint16_t *offs,            \
+                                            const uint32_t *bm1, int32_t nc, uint32_t *w0,      \
+                                            uint32_t *w1)                                       \
+    {                                                                                           \
+        int32_t h, o;                                                                           \
+        for (h = 0; h < nc; h += 32) {                                                          \
+            int32_t last = nc - h < 32 ? nc - 1 : h + 31;                                       \
+            const uint16_t *off = offs + last * NG;                                             \
+            uint32_t x0 = 0u, x1 = 0u;                                                          \
+            for (o = last; o >= h; --o, off -= NG) {                                            \
+                uint32_t p = CI_SUM(NG);                                                        \
+                x0 = (x0 << 1) | (((bm1[o] - (p & 0xFFFFu)) >> 15) & 1u);                       \
+                x1 = (x1 << 1) | (((bm1[o] - (p >> 16)) >> 15) & 1u);                           \
+            }                                                                                   \
+            w0[h >> 5] = x0;                                                                    \
+            w1[h >> 5] = x1;                                                                    \
+        }                                                                                       \
+    }
+#endif
+CI_DEFINE_CHANNELS(1)
+CI_DEFINE_CHANNELS(2)
+CI_DEFINE_CHANNELS(3)
+CI_DEFINE_CHANNELS(4)
+CI_DEFINE_CHANNELS(5)
+CI_DEFINE_CHANNELS(6)
+CI_DEFINE_CHANNELS(7)
+
+/* acc = 2 P - S - pad_u (2 n1 - k) >= thresh (n1 = popcount of the channel's weights) <=>
+ * p = 2 P - S + ng CI_BIAS >= thresh + pad_u (2 n1 - k) + ng CI_BIAS = bias (clamped at 0: p >= 0).
+ * Per pair of output pixels each group of 5 taps gets a table of 2 P - S + CI_BIAS for its 32 weight
+ * patterns, both pixels in the 16-bit halves of a word; per output channel the byte offsets of its
+ * patterns' entries (offs) and its bias are prepared once per call. */
 static void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
                             const uint32_t *weights, const int32_t *thresh,
                             const bnn_window *win, uint32_t *out, bnn_dims out_d)
 {
     int32_t k = in_d.c * win->k_h * win->k_w, out_words = BNN_WORDS(out_d.c);
+    int32_t ng = (k + CI_TAPS - 1) / CI_TAPS, tail = k - (ng - 1) * CI_TAPS;
     uint32_t pad_u = (uint32_t)(offset + (flip ? 128 : 0));
-    int32_t oy, ox, o;
-    uint32_t u0[BNN_INT_TABLE_MAX_TAPS], u1[BNN_INT_TABLE_MAX_TAPS];
+    uint32_t a[CI_GROUPS * CI_TAPS];
     uint32_t tab[CI_GROUPS * 32];
-    int32_t ng = (k + CI_TAPS - 1) / CI_TAPS;
-    for (oy = 0; oy < out_d.h; ++oy) {
-        for (ox = 0; ox < out_d.w; ox += 2) {
-            int32_t ox1 = ox + 1 < out_d.w ? ox + 1 : ox; /* a lone last pixel: computed twice */
-            uint32_t *pix0 = out + (oy * out_d.w + ox) * out_words;
-            uint32_t *pix1 = out + (oy * out_d.w + ox1) * out_words;
-            int32_t s0 = gather_u(in, in_d, win, oy, ox, flip, pad_u, u0);
-            int32_t s1 = gather_u(in, in_d, win, oy, ox1, flip, pad_u, u1);
-            int32_t j, wi = 0;
-            uint32_t w0 = 0u, w1 = 0u;
+    uint16_t offs[CI_CHUNK * CI_GROUPS];
+    uint32_t bias[CI_CHUNK];
+    const uint8_t *tb = (const uint8_t *)tab;
+    int32_t c0, oy, ox, o, j;
+    for (c0 = 0; c0 < out_d.c; c0 += CI_CHUNK) {
+        int32_t nc = out_d.c - c0 < CI_CHUNK ? out_d.c - c0 : CI_CHUNK;
+        for (o = 0; o < nc; ++o) {
+            uint32_t bits = weights[c0 + o];
+            int32_t b = thresh[c0 + o] + (int32_t)pad_u * (2 * (int32_t)bnn_popcount32(bits) - k)
+                        + ng * (int32_t)CI_BIAS;
+            b = b < 0 ? 0 : b; /* p >= 0 always: on */
+            bias[o] = ((uint32_t)(b - 1) & 0xFFFFu) * (CI_DSP ? 0x10001u : 1u); /* bias - 1, 16 bits */
             for (j = 0; j < ng; ++j) {
-                int32_t n = k - j * CI_TAPS < CI_TAPS ? k - j * CI_TAPS : CI_TAPS;
-                int_group_table(u0 + j * CI_TAPS, u1 + j * CI_TAPS, n, tab + 32 * j);
+                offs[o * ng + j] = (uint16_t)((32 * j + (int32_t)((bits >> (CI_TAPS * j)) & 31u)) * 4);
             }
-            for (o = 0; o < out_d.c; ++o) {
-                uint32_t bits = weights[o], p = 0u;
-                /* 2 P - S - pad_u (2 n1 - k) >= t  <=>  2 P >= t + S + pad_u (2 n1 - k) */
-                int32_t base = thresh[o] + (int32_t)pad_u * (2 * (int32_t)bnn_popcount32(bits) - k);
-                const uint32_t *t = tab;
-                for (j = 0; j < ng; ++j, t += 32, bits >>= CI_TAPS) {
-                    p += t[bits & 31u];
+        }
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ox += 2) {
+                int32_t ox1 = ox + 1 < out_d.w ? ox + 1 : ox; /* a lone last pixel: computed twice */
+                uint32_t *pix0 = out + (oy * out_d.w + ox) * out_words + c0 / 32;
+                uint32_t *pix1 = out + (oy * out_d.w + ox1) * out_words + c0 / 32;
+                uint32_t w0[CI_CHUNK / 32] = {0u}, w1[CI_CHUNK / 32] = {0u};
+                gather_pairs(in, in_d, win, oy, ox, ox1, flip, pad_u, a);
+                for (j = 0; j < ng - 1; ++j) {
+                    int_table5(a + j * CI_TAPS, tab + 32 * j);
                 }
-                w0 |= (uint32_t)(2 * (int32_t)(p & 0xFFFFu) >= base + s0) << (o & 31);
-                w1 |= (uint32_t)(2 * (int32_t)(p >> 16) >= base + s1) << (o & 31);
-                if ((o & 31) == 31 || o == out_d.c - 1) {
-                    pix0[wi] = w0;
-                    pix1[wi] = w1; /* pix1 == pix0 for a lone last pixel: same value */
-                    ++wi;
-                    w0 = w1 = 0u;
+                if (tail == CI_TAPS) {
+                    int_table5(a + j * CI_TAPS, tab + 32 * j);
+                } else {
+                    int_table_short(a + j * CI_TAPS, tail, tab + 32 * j);
+                }
+                switch (ng) {
+                case 1: ci_channels1(tb, offs, bias, nc, w0, w1); break;
+                case 2: ci_channels2(tb, offs, bias, nc, w0, w1); break;
+                case 3: ci_channels3(tb, offs, bias, nc, w0, w1); break;
+                case 4: ci_channels4(tb, offs, bias, nc, w0, w1); break;
+                case 5: ci_channels5(tb, offs, bias, nc, w0, w1); break;
+                case 6: ci_channels6(tb, offs, bias, nc, w0, w1); break;
+                default: ci_channels7(tb, offs, bias, nc, w0, w1); break;
+                }
+                pix0[0] = w0[0];
+                pix1[0] = w1[0]; /* pix1 == pix0 for a lone last pixel: same value */
+                if (nc > 32) {
+                    pix0[1] = w0[1];
+                    pix1[1] = w1[1];
                 }
             }
         }
