@@ -21,6 +21,7 @@
 #define CI_TAPS 5
 #define CI_GROUPS ((BNN_INT_TABLE_MAX_TAPS + CI_TAPS - 1) / CI_TAPS)
 #define CI_CHUNK 64 /* output channels per pass (their per-channel data lives on the stack) */
+#define CI_TAB_BYTES (CI_GROUPS * 32 * 4) /* one pair's tables */
 /* Per group and lane, t[p] = 2 P - S + CI_BIAS >= 0 (S <= 5 * 255 < CI_BIAS), so the sum over the
  * groups is 2 P - S + ng * CI_BIAS, below 2^15 in each 16-bit lane (k <= 32 taps of bytes). */
 #define CI_BIAS 1280u
@@ -35,8 +36,10 @@ static inline uint32_t ci_usub16(uint32_t a, uint32_t b)
     return r;
 }
 #define CI_DSP 1
+#define CI_PIXELS 4 /* output pixels per pass: two pairs share each channel's offset loads */
 #else
 #define CI_DSP 0
+#define CI_PIXELS 2
 #endif
 
 #if defined(__GNUC__)
@@ -47,7 +50,7 @@ static inline uint32_t ci_usub16(uint32_t a, uint32_t b)
 
 /* The taps of output pixels (oy, ox0) and (oy, ox1) in order (ci, ky, kx), one word per tap:
  * u0 | u1 << 16 with u = input byte XOR flip (0x80 for int8: q + 128), pad_u outside the image. */
-static void gather_pairs(const uint8_t *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
+static inline void gather_pairs(const uint8_t *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
                          int32_t ox0, int32_t ox1, uint32_t flip, uint32_t pad_u, uint32_t *a)
 {
     int32_t plane = in_d.h * in_d.w, ci, ky, kx;
@@ -98,66 +101,53 @@ static void gather_pairs(const uint8_t *in, bnn_dims in_d, const bnn_window *win
     }
 }
 
+/* t[i] = x, t[i + 1] = y: one STRD on Thumb-2 cores. */
+#if defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
+#define CI_STORE2(t, i, x, y) __asm__("strd %0, %1, [%2, %3]" : : "r"(x), "r"(y), "r"(t), "i"(4 * (i)) : "memory")
+#else
+#define CI_STORE2(t, i, x, y) ((t)[i] = (x), (t)[(i) + 1] = (y))
+#endif
+
 /* Table of one group of 5 taps for both pixels: t[p] = t0 + 2 * (sum of a[b] over the bits b of p),
  * t0 = CI_BIAS - (a[0] + ... + a[4]) per 16-bit lane (so t[p] = 2 P - S of the group + CI_BIAS, never
- * negative). Straight-line: 36 adds and 32 stores. */
+ * negative). Straight-line: 36 adds (each with its doubling) and 16 double stores. */
 static void int_table5(const uint32_t *a, uint32_t *t)
 {
     uint32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4];
     uint32_t t0 = CI_BIAS2 - (a0 + a1 + a2 + a3 + a4);
-    uint32_t v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15;
-    a0 <<= 1;
-    a1 <<= 1;
-    a2 <<= 1;
-    a3 <<= 1;
-    a4 <<= 1;
-    t[0] = t0;
-    t[16] = t0 + a4;
-    v1 = t0 + a0;
-    t[1] = v1;
-    t[17] = v1 + a4;
-    v2 = t0 + a1;
-    t[2] = v2;
-    t[18] = v2 + a4;
-    v3 = v2 + a0;
-    t[3] = v3;
-    t[19] = v3 + a4;
-    v4 = t0 + a2;
-    t[4] = v4;
-    t[20] = v4 + a4;
-    v5 = v4 + a0;
-    t[5] = v5;
-    t[21] = v5 + a4;
-    v6 = v4 + a1;
-    t[6] = v6;
-    t[22] = v6 + a4;
-    v7 = v6 + a0;
-    t[7] = v7;
-    t[23] = v7 + a4;
-    v8 = t0 + a3;
-    t[8] = v8;
-    t[24] = v8 + a4;
-    v9 = v8 + a0;
-    t[9] = v9;
-    t[25] = v9 + a4;
-    v10 = v8 + a1;
-    t[10] = v10;
-    t[26] = v10 + a4;
-    v11 = v10 + a0;
-    t[11] = v11;
-    t[27] = v11 + a4;
-    v12 = v8 + a2;
-    t[12] = v12;
-    t[28] = v12 + a4;
-    v13 = v12 + a0;
-    t[13] = v13;
-    t[29] = v13 + a4;
-    v14 = v12 + a1;
-    t[14] = v14;
-    t[30] = v14 + a4;
-    v15 = v14 + a0;
-    t[15] = v15;
-    t[31] = v15 + a4;
+    uint32_t x, y;
+    x = t0;
+    y = x + 2u * a0;
+    CI_STORE2(t, 0, x, y);
+    CI_STORE2(t, 16, x + 2u * a4, y + 2u * a4);
+    x = t0 + 2u * a1;
+    y = x + 2u * a0;
+    CI_STORE2(t, 2, x, y);
+    CI_STORE2(t, 18, x + 2u * a4, y + 2u * a4);
+    x = t0 + 2u * a2;
+    y = x + 2u * a0;
+    CI_STORE2(t, 4, x, y);
+    CI_STORE2(t, 20, x + 2u * a4, y + 2u * a4);
+    x = t0 + 2u * a1 + 2u * a2;
+    y = x + 2u * a0;
+    CI_STORE2(t, 6, x, y);
+    CI_STORE2(t, 22, x + 2u * a4, y + 2u * a4);
+    x = t0 + 2u * a3;
+    y = x + 2u * a0;
+    CI_STORE2(t, 8, x, y);
+    CI_STORE2(t, 24, x + 2u * a4, y + 2u * a4);
+    x = t0 + 2u * a1 + 2u * a3;
+    y = x + 2u * a0;
+    CI_STORE2(t, 10, x, y);
+    CI_STORE2(t, 26, x + 2u * a4, y + 2u * a4);
+    x = t0 + 2u * a2 + 2u * a3;
+    y = x + 2u * a0;
+    CI_STORE2(t, 12, x, y);
+    CI_STORE2(t, 28, x + 2u * a4, y + 2u * a4);
+    x = t0 + 2u * a1 + 2u * a2 + 2u * a3;
+    y = x + 2u * a0;
+    CI_STORE2(t, 14, x, y);
+    CI_STORE2(t, 30, x + 2u * a4, y + 2u * a4);
 }
 
 /* The same for a last group of n < 5 taps. */
@@ -177,6 +167,20 @@ static void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
     }
 }
 
+/* The group tables of one pair of pixels from their gathered taps a. */
+static void pair_tables(const uint32_t *a, int32_t ng, int32_t tail, uint32_t *tab)
+{
+    int32_t j;
+    for (j = 0; j < ng - 1; ++j) {
+        int_table5(a + j * CI_TAPS, tab + 32 * j);
+    }
+    if (tail == CI_TAPS) {
+        int_table5(a + j * CI_TAPS, tab + 32 * j);
+    } else {
+        int_table_short(a + j * CI_TAPS, tail, tab + 32 * j);
+    }
+}
+
 /* p = 2 P - S + ng CI_BIAS of one output channel, both pixels: its NG table entries (byte offsets off). */
 #define CI_LOOKUP(j) (*(const uint32_t *)(const void *)(tb + off[j]))
 #define CI_SUM(NG)                                                                              \
@@ -189,32 +193,49 @@ static void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
  * A function per group count (constant offsets, everything in registers; not inlined, so the
  * table pointer stays a register on ARMv6-M too). */
 #if CI_DSP
-/* 16 channels at a time collect in r: pixel 0 in bits 0-15, pixel 1 in bits 16-31, each new bit
- * entering at the top of its half (no more than 16, so no bit crosses into the other half). */
+/* Two pairs of pixels (tables at tb and tb + CI_TAB_BYTES) per channel: the entry offsets are loaded
+ * once for both. 16 channels at a time collect in r: the pair's first pixel in bits 0-15, its second
+ * in bits 16-31, each new bit entering at the top of its half (no more than 16, so no bit crosses into
+ * the other half). w[0..3]: the words of the four pixels. */
+#define CI_ACC(NG, j)                                                                           \
+    if (NG > j) {                                                                               \
+        uint32_t q = off[j];                                                                    \
+        pa += *(const uint32_t *)(const void *)(tb + q);                                        \
+        pb += *(const uint32_t *)(const void *)(tb2 + q);                                       \
+    }
 #define CI_DEFINE_CHANNELS(NG)                                                                  \
-    static CI_NOINLINE void ci_channels##NG(const uint8_t *tb, const uint16_t *off,             \
-                                            const uint32_t *bm1, int32_t nc, uint32_t *w0,      \
-                                            uint32_t *w1)                                       \
+    static CI_NOINLINE void ci_channels##NG(const uint8_t *tb, const uint8_t *tb2,              \
+                                            const uint16_t *off, const uint32_t *bm1, int32_t nc, \
+                                            uint32_t *w)                                        \
     {                                                                                           \
         int32_t h, i, m;                                                                        \
         for (h = 0; h < nc; h += 16) {                                                          \
-            uint32_t r = 0u;                                                                    \
+            uint32_t ra = 0u, rb = 0u;                                                          \
+            int32_t at = (h >> 5) * 4, sh = h & 16;                                             \
             m = nc - h < 16 ? nc - h : 16;                                                      \
             for (i = 0; i < m; ++i, off += NG) {                                                \
-                r = (r >> 1) | (ci_usub16(bm1[h + i], CI_SUM(NG)) & 0x80008000u);               \
+                uint32_t pa = 0u, pb = 0u, b = bm1[h + i];                                      \
+                CI_ACC(NG, 0) CI_ACC(NG, 1) CI_ACC(NG, 2) CI_ACC(NG, 3) CI_ACC(NG, 4)           \
+                CI_ACC(NG, 5) CI_ACC(NG, 6)                                                     \
+                ra = (ra >> 1) | (ci_usub16(b, pa) & 0x80008000u);                              \
+                rb = (rb >> 1) | (ci_usub16(b, pb) & 0x80008000u);                              \
             }                                                                                   \
-            w0[h >> 5] |= ((r & 0xFFFFu) >> (16 - m)) << (h & 16);                              \
-            w1[h >> 5] |= (r >> (32 - m)) << (h & 16);                                          \
+            w[at] |= ((ra & 0xFFFFu) >> (16 - m)) << sh;                                        \
+            w[at + 1] |= (ra >> (32 - m)) << sh;                                                \
+            w[at + 2] |= ((rb & 0xFFFFu) >> (16 - m)) << sh;                                    \
+            w[at + 3] |= (rb >> (32 - m)) << sh;                                                \
         }                                                                                       \
     }
 #else
-/* Channels from the last of each word down, each bit shifted in at the bottom. */
+/* One pair of pixels; channels from the last of each word down, each bit shifted in at the bottom.
+ * w[4 * word + 0..1]: the words of the two pixels. */
 #define CI_DEFINE_CHANNELS(NG)                                                                  \
-    static CI_NOINLINE void ci_channels##NG(const uint8_t *tb, const uint16_t *offs,            \
-                                            const uint32_t *bm1, int32_t nc, uint32_t *w0,      \
-                                            uint32_t *w1)                                       \
+    static CI_NOINLINE void ci_channels##NG(const uint8_t *tb, const uint8_t *tb2,              \
+                                            const uint16_t *offs, const uint32_t *bm1,          \
+                                            int32_t nc, uint32_t *w)                            \
     {                                                                                           \
         int32_t h, o;                                                                           \
+        (void)tb2;                                                                              \
         for (h = 0; h < nc; h += 32) {                                                          \
             int32_t last = nc - h < 32 ? nc - 1 : h + 31;                                       \
             const uint16_t *off = offs + last * NG;                                             \
@@ -224,8 +245,8 @@ static void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
                 x0 = (x0 << 1) | (((bm1[o] - (p & 0xFFFFu)) >> 15) & 1u);                       \
                 x1 = (x1 << 1) | (((bm1[o] - (p >> 16)) >> 15) & 1u);                           \
             }                                                                                   \
-            w0[h >> 5] = x0;                                                                    \
-            w1[h >> 5] = x1;                                                                    \
+            w[(h >> 5) * 4] = x0;                                                               \
+            w[(h >> 5) * 4 + 1] = x1;                                                           \
         }                                                                                       \
     }
 #endif
@@ -250,7 +271,7 @@ static void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, ui
     int32_t ng = (k + CI_TAPS - 1) / CI_TAPS, tail = k - (ng - 1) * CI_TAPS;
     uint32_t pad_u = (uint32_t)(offset + (flip ? 128 : 0));
     uint32_t a[CI_GROUPS * CI_TAPS];
-    uint32_t tab[CI_GROUPS * 32];
+    uint32_t tab[CI_PIXELS / 2 * CI_GROUPS * 32];
     uint16_t offs[CI_CHUNK * CI_GROUPS];
     uint32_t bias[CI_CHUNK];
     const uint8_t *tb = (const uint8_t *)tab;
@@ -268,34 +289,35 @@ static void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, ui
             }
         }
         for (oy = 0; oy < out_d.h; ++oy) {
-            for (ox = 0; ox < out_d.w; ox += 2) {
-                int32_t ox1 = ox + 1 < out_d.w ? ox + 1 : ox; /* a lone last pixel: computed twice */
-                uint32_t *pix0 = out + (oy * out_d.w + ox) * out_words + c0 / 32;
-                uint32_t *pix1 = out + (oy * out_d.w + ox1) * out_words + c0 / 32;
-                uint32_t w0[CI_CHUNK / 32] = {0u}, w1[CI_CHUNK / 32] = {0u};
-                gather_pairs(in, in_d, win, oy, ox, ox1, flip, pad_u, a);
-                for (j = 0; j < ng - 1; ++j) {
-                    int_table5(a + j * CI_TAPS, tab + 32 * j);
+            for (ox = 0; ox < out_d.w; ox += CI_PIXELS) {
+                int32_t px[CI_PIXELS], i;
+                uint32_t w[CI_CHUNK / 32 * 4] = {0u}; /* w[4 * word + pixel] */
+                for (i = 0; i < CI_PIXELS; ++i) { /* past the row's end: the last pixel again */
+                    px[i] = ox + i < out_d.w ? ox + i : out_d.w - 1;
                 }
-                if (tail == CI_TAPS) {
-                    int_table5(a + j * CI_TAPS, tab + 32 * j);
-                } else {
-                    int_table_short(a + j * CI_TAPS, tail, tab + 32 * j);
+                for (i = 0; i < CI_PIXELS; i += 2) {
+                    if (flip) { /* constant flips: no XOR for uint8 */
+                        gather_pairs(in, in_d, win, oy, px[i], px[i + 1], 0x80u, pad_u, a);
+                    } else {
+                        gather_pairs(in, in_d, win, oy, px[i], px[i + 1], 0u, pad_u, a);
+                    }
+                    pair_tables(a, ng, tail, tab + (i / 2) * CI_GROUPS * 32);
                 }
                 switch (ng) {
-                case 1: ci_channels1(tb, offs, bias, nc, w0, w1); break;
-                case 2: ci_channels2(tb, offs, bias, nc, w0, w1); break;
-                case 3: ci_channels3(tb, offs, bias, nc, w0, w1); break;
-                case 4: ci_channels4(tb, offs, bias, nc, w0, w1); break;
-                case 5: ci_channels5(tb, offs, bias, nc, w0, w1); break;
-                case 6: ci_channels6(tb, offs, bias, nc, w0, w1); break;
-                default: ci_channels7(tb, offs, bias, nc, w0, w1); break;
+                case 1: ci_channels1(tb, tb + CI_TAB_BYTES, offs, bias, nc, w); break;
+                case 2: ci_channels2(tb, tb + CI_TAB_BYTES, offs, bias, nc, w); break;
+                case 3: ci_channels3(tb, tb + CI_TAB_BYTES, offs, bias, nc, w); break;
+                case 4: ci_channels4(tb, tb + CI_TAB_BYTES, offs, bias, nc, w); break;
+                case 5: ci_channels5(tb, tb + CI_TAB_BYTES, offs, bias, nc, w); break;
+                case 6: ci_channels6(tb, tb + CI_TAB_BYTES, offs, bias, nc, w); break;
+                default: ci_channels7(tb, tb + CI_TAB_BYTES, offs, bias, nc, w); break;
                 }
-                pix0[0] = w0[0];
-                pix1[0] = w1[0]; /* pix1 == pix0 for a lone last pixel: same value */
-                if (nc > 32) {
-                    pix0[1] = w0[1];
-                    pix1[1] = w1[1];
+                for (i = 0; i < CI_PIXELS; ++i) { /* a pixel written twice gets the same bits */
+                    uint32_t *pix = out + (oy * out_d.w + px[i]) * out_words + c0 / 32;
+                    pix[0] = w[i];
+                    if (nc > 32) {
+                        pix[1] = w[4 + i];
+                    }
                 }
             }
         }
