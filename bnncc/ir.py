@@ -309,6 +309,7 @@ class ConvLayer(Layer):
     int_fix: tuple[int, ...] = ()  # channels recomputed in float after the integer kernel (bnn_conv2d_*_fix_f32)
     int_fix_thresh: np.ndarray | None = field(repr=False, default=None)  # their float thresholds
     int_fix_table: np.ndarray | None = field(repr=False, default=None)  # (256,) the exact cast x(q)
+    int_fix_band: np.ndarray | None = field(repr=False, default=None)  # int32 (lo, hi) per fixed channel
 
     @property
     def binary_macs(self) -> int:

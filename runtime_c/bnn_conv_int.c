@@ -386,30 +386,51 @@ void bnn_conv2d_s8_thresh(const int8_t *in, bnn_dims in_d, int32_t offset,
     }
 }
 
-/* The listed channels again, in float: acc = 0.0f, then acc = acc + x or acc - x over the valid taps in
- * order (ci, ky, kx), x = table[u] (u = q, or q + 128 for int8), exactly bnn_conv2d_f32_thresh on the cast
- * input; their bits in out are overwritten with acc >= thresh[i]. For the few channels whose integer
- * threshold passes/int_input.py cannot prove (the float sum alone decides them). */
-static void conv_int_fix_f32(const uint8_t *in, bnn_dims in_d, uint32_t flip, const float *table,
-                             const uint32_t *weights, int32_t n_fix, const int32_t *channels,
-                             const float *thresh, const bnn_window *win, uint32_t *out,
-                             bnn_dims out_d)
+/* The listed channels again where the integer sum alone cannot decide them: A = sum of +-(q - offset)
+ * over the valid taps (exact); only when band[2 i] <= A <= band[2 i + 1] is the channel's bit recomputed
+ * in float: acc = 0.0f, then acc = acc + x or acc - x over the valid taps in order (ci, ky, kx),
+ * x = table[u] (u = q, or q + 128 for int8): exactly bnn_conv2d_f32_thresh on the cast input, bit =
+ * acc >= thresh[i]. Outside the band the integer kernel's bit stands. For the few channels whose
+ * integer threshold passes/int_input.py cannot prove. */
+static void conv_int_fix_f32(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+                             const float *table, const uint32_t *weights, int32_t n_fix,
+                             const int32_t *channels, const int32_t *band, const float *thresh,
+                             const bnn_window *win, uint32_t *out, bnn_dims out_d)
 {
     int32_t k = in_d.c * win->k_h * win->k_w, w_words = BNN_WORDS(k);
     int32_t out_words = BNN_WORDS(out_d.c), plane = in_d.h * in_d.w;
+    int32_t q_offset = offset + (flip ? 128 : 0);
     int32_t oy, ox, i, ci, ky, kx;
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
+            int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
             for (i = 0; i < n_fix; ++i) {
-                int32_t o = channels[i], bit = 0;
+                int32_t o = channels[i], bit = 0, acc_i = 0;
                 const uint32_t *w_o = weights + o * w_words;
                 float acc = 0.0f;
-                for (ci = 0; ci < in_d.c; ++ci) {
+                for (ci = 0; ci < in_d.c; ++ci) { /* the exact integer sum */
                     for (ky = 0; ky < win->k_h; ++ky) {
-                        int32_t iy = oy * win->stride_h - win->pad_top + ky * win->dil_h;
+                        int32_t iy = iy0 + ky * win->dil_h;
                         for (kx = 0; kx < win->k_w; ++kx, ++bit) {
-                            int32_t ix = ox * win->stride_w - win->pad_left + kx * win->dil_w;
+                            int32_t ix = ix0 + kx * win->dil_w, v;
+                            if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                                continue;
+                            }
+                            v = (int32_t)(in[ci * plane + iy * in_d.w + ix] ^ flip) - q_offset;
+                            acc_i += ((w_o[bit >> 5] >> (bit & 31)) & 1u) ? v : -v;
+                        }
+                    }
+                }
+                if (acc_i < band[2 * i] || acc_i > band[2 * i + 1]) {
+                    continue;
+                }
+                bit = 0;
+                for (ci = 0; ci < in_d.c; ++ci) { /* within the band: the float sum decides */
+                    for (ky = 0; ky < win->k_h; ++ky) {
+                        int32_t iy = iy0 + ky * win->dil_h;
+                        for (kx = 0; kx < win->k_w; ++kx, ++bit) {
+                            int32_t ix = ix0 + kx * win->dil_w;
                             float x;
                             if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
                                 continue;
@@ -425,17 +446,20 @@ static void conv_int_fix_f32(const uint8_t *in, bnn_dims in_d, uint32_t flip, co
     }
 }
 
-void bnn_conv2d_u8_fix_f32(const uint8_t *in, bnn_dims in_d, const float *table,
+void bnn_conv2d_u8_fix_f32(const uint8_t *in, bnn_dims in_d, int32_t offset, const float *table,
                            const uint32_t *weights, int32_t n_fix, const int32_t *channels,
-                           const float *thresh, const bnn_window *win, uint32_t *out, bnn_dims out_d)
+                           const int32_t *band, const float *thresh, const bnn_window *win,
+                           uint32_t *out, bnn_dims out_d)
 {
-    conv_int_fix_f32(in, in_d, 0u, table, weights, n_fix, channels, thresh, win, out, out_d);
+    conv_int_fix_f32(in, in_d, offset, 0u, table, weights, n_fix, channels, band, thresh, win, out,
+                     out_d);
 }
 
-void bnn_conv2d_s8_fix_f32(const int8_t *in, bnn_dims in_d, const float *table,
+void bnn_conv2d_s8_fix_f32(const int8_t *in, bnn_dims in_d, int32_t offset, const float *table,
                            const uint32_t *weights, int32_t n_fix, const int32_t *channels,
-                           const float *thresh, const bnn_window *win, uint32_t *out, bnn_dims out_d)
+                           const int32_t *band, const float *thresh, const bnn_window *win,
+                           uint32_t *out, bnn_dims out_d)
 {
-    conv_int_fix_f32((const uint8_t *)(const void *)in, in_d, 0x80u, table, weights, n_fix, channels,
-                     thresh, win, out, out_d);
+    conv_int_fix_f32((const uint8_t *)(const void *)in, in_d, offset, 0x80u, table, weights, n_fix,
+                     channels, band, thresh, win, out, out_d);
 }

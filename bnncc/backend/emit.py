@@ -225,8 +225,10 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
         if layer.int_fix:  # the channels whose integer threshold is not provable: their float sum
             fix = layer.kernel.replace("_thresh", "_fix_f32")
             channels = array("fix_channels", "int32_t", [str(c) for c in layer.int_fix])
-            call += (f"\n    {fix}({ptr(x)}, {din}, {floats('table', layer.int_fix_table)}, {w}, {len(layer.int_fix)}, "
-                     f"{channels}, {floats('fix_thresh', layer.int_fix_thresh)}, {win}, {ptr(y)}, {dout});")
+            band = array("fix_band", "int32_t", [str(int(v)) for v in layer.int_fix_band])
+            call += (f"\n    {fix}({ptr(x)}, {din}, {layer.int_offset}, {floats('table', layer.int_fix_table)}, {w}, "
+                     f"{len(layer.int_fix)}, {channels}, {band}, {floats('fix_thresh', layer.int_fix_thresh)}, {win}, "
+                     f"{ptr(y)}, {dout});")
     elif isinstance(layer, ir.Pack) and layer.thresh is not None:
         d = dims("dims", layer.dims)
         t = floats("thresh", layer.thresh.values)

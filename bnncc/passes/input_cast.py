@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import ir
 from .binary_weights import split_binary
-from .int_input import error_bound, int_input, int_thresholds, scaled_error_bound, scaled_int_thresholds
+from .int_input import ambiguous_band, error_bound, int_input, int_thresholds, scaled_error_bound, scaled_int_thresholds
 
 _STEPS = {"Sub", "Add", "Mul", "Div"}
 # A per-channel step is folded into the cast table only for image-like inputs (one 1 KiB table per channel).
@@ -97,8 +97,10 @@ def fold_integer_first_layer(graph: ir.Graph) -> ir.Graph:
     if ambiguous:
         exact = (f"float rounding bound E = {bound:.3g}; {near}: those are recomputed in float in onnxruntime's order "
                  f"after the integer kernel")
+        # below the band the bit is off, from values[c] on it is on (int_thresholds): only A in between is open
+        bands = [(ambiguous_band(spec, taps, conv.out.values[c])[0], int(values[c]) - 1) for c in ambiguous]
         fix = dict(int_fix=tuple(ambiguous), int_fix_thresh=conv.out.values[ambiguous].astype(np.float32),
-                   int_fix_table=cast.table[0])
+                   int_fix_table=cast.table[0], int_fix_band=np.asarray(bands, np.int32).reshape(-1))
     weights = "+-1" if cast.int_conv_scale is None else "+-alpha_c (scale folded)"
     why = (f"weights {weights}; input {cast.dtype} (integer first layer: int32 sum of +-(q - {spec.offset}) over the valid "
            f"taps); output bits via integer thresholds proven equal to onnxruntime's {describe_steps(cast.steps)} "

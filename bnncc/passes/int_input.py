@@ -162,3 +162,11 @@ def scaled_int_thresholds(spec: IntInput, taps: int, scale: np.ndarray, thresh: 
             ambiguous.append(c)
         out.append(min(max(_ceil(on_from), -reach), reach + 1))
     return np.asarray(out, np.int32), ambiguous
+
+
+def ambiguous_band(spec: IntInput, taps: int, t_float: float) -> tuple[int, int]:
+    """[lo, hi]: the integers A for which acc >= T is not decided by A (alpha * A within E of T); outside it
+    bit = (A >= t) with t = hi + 1 from int_thresholds. Empty (lo > hi) for a channel that is not ambiguous."""
+    e = error_bound(spec, taps)
+    t = Fraction(float(np.float32(t_float)))
+    return _ceil((t - e) / spec.alpha), _ceil((t + e) / spec.alpha) - 1
