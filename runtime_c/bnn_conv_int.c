@@ -405,20 +405,35 @@ static void conv_int_fix_f32(const uint8_t *in, bnn_dims in_d, int32_t offset, u
         for (ox = 0; ox < out_d.w; ++ox) {
             uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
             int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
+            int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + (win->k_h - 1) * win->dil_h < in_d.h &&
+                             ix0 + (win->k_w - 1) * win->dil_w < in_d.w;
             for (i = 0; i < n_fix; ++i) {
                 int32_t o = channels[i], bit = 0, acc_i = 0;
                 const uint32_t *w_o = weights + o * w_words;
                 float acc = 0.0f;
-                for (ci = 0; ci < in_d.c; ++ci) { /* the exact integer sum */
-                    for (ky = 0; ky < win->k_h; ++ky) {
-                        int32_t iy = iy0 + ky * win->dil_h;
-                        for (kx = 0; kx < win->k_w; ++kx, ++bit) {
-                            int32_t ix = ix0 + kx * win->dil_w, v;
-                            if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
-                                continue;
+                if (inside && k <= 32) { /* the exact integer sum, no bounds to check */
+                    uint32_t bits = w_o[0];
+                    for (ci = 0; ci < in_d.c; ++ci) {
+                        for (ky = 0; ky < win->k_h; ++ky) {
+                            const uint8_t *row = in + ci * plane + (iy0 + ky * win->dil_h) * in_d.w + ix0;
+                            for (kx = 0; kx < win->k_w; ++kx, row += win->dil_w, bits >>= 1) {
+                                int32_t v = (int32_t)(row[0] ^ flip) - q_offset;
+                                acc_i += (bits & 1u) ? v : -v;
                             }
-                            v = (int32_t)(in[ci * plane + iy * in_d.w + ix] ^ flip) - q_offset;
-                            acc_i += ((w_o[bit >> 5] >> (bit & 31)) & 1u) ? v : -v;
+                        }
+                    }
+                } else {
+                    for (ci = 0; ci < in_d.c; ++ci) { /* the exact integer sum */
+                        for (ky = 0; ky < win->k_h; ++ky) {
+                            int32_t iy = iy0 + ky * win->dil_h;
+                            for (kx = 0; kx < win->k_w; ++kx, ++bit) {
+                                int32_t ix = ix0 + kx * win->dil_w, v;
+                                if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                                    continue;
+                                }
+                                v = (int32_t)(in[ci * plane + iy * in_d.w + ix] ^ flip) - q_offset;
+                                acc_i += ((w_o[bit >> 5] >> (bit & 31)) & 1u) ? v : -v;
+                            }
                         }
                     }
                 }
