@@ -95,7 +95,8 @@ def model_footprint(graph: ir.Graph) -> tuple[int, int]:
     from .inspect import layer_rows
 
     constants = sum(row.weight_bytes + row.param_bytes for row in layer_rows(graph))
-    io_buffers = 4 * (graph.tensors[graph.input].size + graph.tensors[graph.output].size)
+    input_bytes = 4 if graph.input_dtype == "float32" else 1
+    io_buffers = input_bytes * graph.tensors[graph.input].size + 4 * graph.tensors[graph.output].size
     return constants + RUNTIME_FLASH_ESTIMATE, graph.arena_bytes + io_buffers
 
 

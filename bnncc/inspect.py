@@ -118,7 +118,7 @@ def format_inspect(graph: ir.Graph) -> str:
     lines.append("")
     lines.append(f"totals: {sum(r.binary_macs for r in rows):,} binary MACs, {sum(r.real_macs for r in rows):,} "
                  f"real MACs; model constants (flash) {flash:,} B; arena (RAM) {graph.arena_bytes:,} B; "
-                 f"input {graph.tensors[graph.input].size} floats, output {graph.tensors[graph.output].size} floats")
+                 f"input {graph.tensors[graph.input].size} {_input_values(graph)}, output {graph.tensors[graph.output].size} floats")
     lines.append(f"activations at the peak of live bytes: {bits_bytes:,} B packed bits + {real_bytes:,} B float32 "
                  f"(arena {graph.arena_bytes:,} B)")
     inexact = [r.index for r, layer in zip(rows, graph.nodes) if (layer.kernel in FLOAT_SUM_KERNELS
@@ -138,6 +138,10 @@ def format_inspect(graph: ir.Graph) -> str:
     for note in graph.notes:
         lines.append(f"warning: {note}")
     return "\n".join(lines)
+
+
+def _input_values(graph: ir.Graph) -> str:
+    return "floats" if graph.input_dtype == "float32" else f"{graph.input_dtype} values"
 
 
 def _shape(shape) -> str:

@@ -53,7 +53,8 @@ def node_fates(path: str | Path, target: str = "host", fast_real_conv: bool = Fa
         for name in layer.source:
             owner.setdefault(name, (index, layer))
     constant_names = {n.name for n in original if all(o in constant for o in n.output)}
-    fates = [_fate(node, owner, rows, live_names, constant_names, trace) for node in original]
+    fates = [_integer_cast(node, graph, rows) or _fate(node, owner, rows, live_names, constant_names, trace)
+             for node in original]
     return [_with_reader(fate, node, original, constant_names) for fate, node in zip(fates, original)], graph
 
 
@@ -71,6 +72,18 @@ def _with_reader(fate: NodeFate, node: onnx.NodeProto, nodes: list[onnx.NodeProt
                     return NodeFate(fate.name, fate.op, fate.kind, f"{fate.detail} (an input of {reader.name})")
                 frontier.extend(reader.output)
     return fate
+
+
+def _integer_cast(node: onnx.NodeProto, graph: ir.Graph, rows) -> NodeFate | None:
+    """The Cast of a uint8/int8 model input: which layer reads the integers, and why (passes/input_cast.py)."""
+    if node.op_type != "Cast" or graph.input_dtype == "float32" or graph.input not in node.input:
+        return None
+    for index, layer in enumerate(graph.nodes):
+        if graph.input in layer.inputs:
+            kind = "folded" if isinstance(layer, ir.ConvLayer) else "float32"
+            return NodeFate(node.name, node.op_type, kind, f"{graph.input_dtype} input read by layer {index}: "
+                                                            f"{layer.kernel}; {rows[index].why}")
+    return None
 
 
 def _fate(node: onnx.NodeProto, owner, rows, live_names, constant_names, trace) -> NodeFate:

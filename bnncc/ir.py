@@ -16,6 +16,11 @@ from enum import Enum
 import numpy as np
 
 
+# Integer model input types: dtype -> (C type, kernel infix, smallest value).
+INT_TYPES = {"uint8": ("uint8_t", "u8", 0), "int8": ("int8_t", "s8", -128)}
+C_INPUT_TYPES = {"float32": "float", **{k: v[0] for k, v in INT_TYPES.items()}}
+
+
 class Kind(Enum):
     REAL = "real"  # float32, ONNX layout (CHW for feature maps)
     BITS = "bits"  # packed {-1,+1}, HWC, 32-bit words, LSB first
@@ -299,6 +304,12 @@ class ConvLayer(Layer):
     packed: np.ndarray = field(repr=False, default=None)  # uint32 per output channel
     out: Threshold | AffineOut = None
     real_order: str = "exact"  # real input: float order, "exact" or "grouped" (passes/real_order.py)
+    int_input: str = ""  # "uint8"/"int8": reads the integer model input (passes/integer_input.py)
+    int_offset: int = 0  # m: the kernel sums +-(q - m); out.values are then int32 thresholds on that sum
+    int_fix: tuple[int, ...] = ()  # channels recomputed in float after the integer kernel (bnn_conv2d_*_fix_f32)
+    int_fix_thresh: np.ndarray | None = field(repr=False, default=None)  # their float thresholds
+    int_fix_table: np.ndarray | None = field(repr=False, default=None)  # (256,) the exact cast x(q)
+    int_fix_band: np.ndarray | None = field(repr=False, default=None)  # int32 (lo, hi) per fixed channel
 
     @property
     def binary_macs(self) -> int:
@@ -327,6 +338,8 @@ class ConvLayer(Layer):
 
     @property
     def kernel(self) -> str:
+        if self.int_input:
+            return f"bnn_conv2d_{INT_TYPES[self.int_input][1]}_thresh"
         if self.sliced:
             return "bnn_conv2d_bin_thresh_sliced"
         src = "bin" if self.binary_input else "f32"
@@ -523,6 +536,24 @@ class ConcatLayer(Layer):
 
 
 @dataclass
+class CastLayer(Layer):
+    """The integer model input (uint8/int8) -> float32: Cast, then the per-channel Sub/Add/Mul/Div steps that
+    follow it in the model, as a table of onnxruntime's float32 result for each of the 256 values (one table,
+    or one per channel). Exact by construction (passes/integer_input.py)."""
+
+    dtype: str = "uint8"
+    dims: tuple[int, int, int] = (0, 0, 0)  # (C, H, W)
+    table: np.ndarray = field(repr=False, default=None)  # (1 or C, 256) float32, indexed by q - min(dtype)
+    steps: tuple[ChainStep, ...] = ()
+    int_conv: str = ""  # the binary conv that may read the integers instead (passes/input_cast.py), or ""
+    int_conv_scale: np.ndarray | None = field(repr=False, default=None)  # its weights are +-scale_c (None: +-1)
+
+    @property
+    def kernel(self) -> str:
+        return f"bnn_cast_{INT_TYPES[self.dtype][1]}_f32"
+
+
+@dataclass
 class TransposeLayer(Layer):
     """A REAL relayout (an NHWC model input read as NCHW, ...): out[i0][i1][i2] = in at index i_k on axis
     perm[k]. A copy, exact."""
@@ -550,6 +581,7 @@ class Graph:
     arena: dict[str, int] = field(default_factory=dict)  # tensor -> byte offset (after planning)
     arena_bytes: int = 0
     notes: list[str] = field(default_factory=list)  # warnings for `inspect`
+    input_dtype: str = "float32"  # the model input's element type: "float32", "uint8" or "int8"
 
     def consumers(self, tensor: str) -> list[Node]:
         return [n for n in self.nodes if tensor in n.inputs]

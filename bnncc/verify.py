@@ -70,11 +70,28 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def random_inputs(input_size: int, count: int, seed: int = 0) -> np.ndarray:
+def random_inputs(input_size: int, count: int, seed: int = 0, dtype: str = "float32") -> np.ndarray:
     """Inputs on a dyadic grid (multiples of 1/16 in [-4, 4]): float sums over them are exact, so a
-    real-input first layer gives the same bits in any summation order."""
+    real-input first layer gives the same bits in any summation order. A uint8/int8 model input: uniform
+    integers over the type's whole range."""
     rng = np.random.default_rng(seed)
+    if dtype != "float32":
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max + 1, size=(count, input_size)).astype(dtype)
     return (rng.integers(-64, 65, size=(count, input_size)) / 16.0).astype(np.float32)
+
+
+def model_inputs(inputs, dtype: str, input_size: int) -> np.ndarray:
+    """Inputs as the model's input type, (N, input size); integers must be whole and in the type's range."""
+    inputs = np.asarray(inputs)
+    if inputs.size == 0 or inputs.size % input_size:
+        raise BnnccError(f"the inputs hold {inputs.size} values, not a multiple of the input size {input_size}")
+    if dtype != "float32":
+        info = np.iinfo(dtype)
+        values = inputs.astype(np.float64)
+        if not np.all((values == np.round(values)) & (values >= info.min) & (values <= info.max)):
+            raise BnnccError(f"the model input is {dtype}: the inputs must be integers in [{info.min}, {info.max}]")
+    return inputs.astype(dtype).reshape(-1, input_size)
 
 
 def load_inputs(path: Path) -> np.ndarray:
@@ -203,13 +220,10 @@ def verify_model(model_path: str | Path, inputs: np.ndarray | None = None, sampl
             from .compiler import model_footprint
 
             check_board_fits(preset, *model_footprint(compiled.graph))
+        dtype = compiled.graph.input_dtype
         if inputs is None:
-            inputs = random_inputs(compiled.input_size, samples, seed)
-        inputs = np.asarray(inputs, np.float32)
-        if inputs.size == 0 or inputs.size % compiled.input_size:
-            raise BnnccError(f"the inputs hold {inputs.size} values, not a multiple of the input size "
-                             f"{compiled.input_size}")
-        inputs = inputs.reshape(-1, compiled.input_size)
+            inputs = random_inputs(compiled.input_size, samples, seed, dtype)
+        inputs = model_inputs(inputs, dtype, compiled.input_size)
         c_out = run_compiled(Path(tmp) / "model", compiled.name, target, inputs, board=preset)
     reference = Reference(model_path)
     original, convention, zeros = reference.run(inputs)

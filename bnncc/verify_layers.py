@@ -48,7 +48,7 @@ from .errors import BnnccError
 from .frontend.fold import fold_constants
 from .frontend.importer import import_model
 from .frontend.load import load_model
-from .verify import RELATIVE_TOLERANCE, _session, compare, convention_model, random_inputs
+from .verify import RELATIVE_TOLERANCE, _session, compare, convention_model, model_inputs, random_inputs
 
 NEAR_ZERO_RELATIVE = 1e-4
 CATEGORIES = ("exact", "rounding", "near-zero", "downstream", "MISMATCH")
@@ -180,10 +180,13 @@ TRACE_MAIN = """/* bnnh_trace.c - bnncc verify --layers: runs {name}_run and wri
 #include <stdlib.h>
 
 #include "{name}.c"
+#ifndef {NAME}_INPUT_TYPE
+#define {NAME}_INPUT_TYPE float
+#endif
 
 static FILE *bnn_trace_file;
 static float bnn_trace_output[{NAME}_OUTPUT_SIZE];
-static float bnn_trace_input[{NAME}_INPUT_SIZE];
+static {NAME}_INPUT_TYPE bnn_trace_input[{NAME}_INPUT_SIZE];
 
 void bnn_profile_mark(int32_t layer)
 {{
@@ -238,7 +241,7 @@ def trace_host(model_dir: Path, name: str, graph: ir.Graph, inputs: np.ndarray, 
     if done.returncode:
         raise BnnccError("building the layer trace harness (NAME.c included, its static arena read at every "
                          f"BNN_PROFILE_MARK) failed:\n{' '.join(cmd)}\n{done.stderr.strip()}")
-    (work / "in.bin").write_bytes(np.ascontiguousarray(inputs, "<f4").tobytes())
+    (work / "in.bin").write_bytes(np.ascontiguousarray(inputs).tobytes())  # the model's input type
     done = subprocess.run([str(exe), str(work / "in.bin"), str(work / "trace.bin")], capture_output=True,
                           timeout=600)
     if done.returncode:
@@ -292,7 +295,7 @@ def trace_target(model_dir: Path, name: str, graph: ir.Graph, inputs: np.ndarray
     arena_words = (graph.arena_bytes + 3) // 4
     (folder / f"{name}.c").write_text(TARGET_WRAPPER.format(
         name=name, arena_write=TARGET_ARENA_WRITE if arena_words else ""))
-    array = np.ascontiguousarray(inputs, "<f4")
+    array = np.ascontiguousarray(inputs)  # the model's input type (float32 or bytes)
     fw = build_firmware(folder, name, get_target(target), work / "build")
     result = run_firmware(fw, array.tobytes(), timeout=600.0)
     out_size = graph.tensors[graph.output].size
@@ -502,11 +505,8 @@ def verify_layers(model_path: str | Path, inputs: np.ndarray | None = None, samp
             graph, folder = lower_model(model_path, target, fast_real_conv=fast_real_conv), Path(emitted)
         input_size = graph.tensors[graph.input].size
         if inputs is None:
-            inputs = random_inputs(input_size, samples, seed)
-        inputs = np.asarray(inputs, np.float32)
-        if inputs.size == 0 or inputs.size % input_size:
-            raise BnnccError(f"the inputs hold {inputs.size} values, not a multiple of the input size {input_size}")
-        inputs = inputs.reshape(-1, input_size)
+            inputs = random_inputs(input_size, samples, seed, graph.input_dtype)
+        inputs = model_inputs(inputs, graph.input_dtype, input_size)
         if target == "host":
             trace = trace_host(folder, "model", graph, inputs, work)
         else:

@@ -149,6 +149,24 @@ void bnn_conv2d_u8_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset,
 void bnn_conv2d_s8_thresh(const int8_t *in, bnn_dims in_d, int32_t offset,
                           const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
                           uint32_t *out, bnn_dims out_d);
+/* Recompute channels[0..n_fix) of that conv where the integer sum A (as above) lies in
+ * [band[2 i], band[2 i + 1]]: acc = 0.0f, then acc +- x over the valid taps in order (ci, ky, kx),
+ * x = table[q - min] (the exact cast, bnn_cast.c), bit = acc >= thresh[i] (bnn_conv2d_f32_thresh's
+ * bit); elsewhere the integer kernel's bit stands. For the channels whose integer threshold is not
+ * provably exact (passes/int_input.py: inside the band the float sum alone decides). */
+void bnn_conv2d_u8_fix_f32(const uint8_t *in, bnn_dims in_d, int32_t offset, const float *table,
+                           const uint32_t *weights, int32_t n_fix, const int32_t *channels,
+                           const int32_t *band, const float *thresh, const bnn_window *win,
+                           uint32_t *out, bnn_dims out_d);
+void bnn_conv2d_s8_fix_f32(const int8_t *in, bnn_dims in_d, int32_t offset, const float *table,
+                           const uint32_t *weights, int32_t n_fix, const int32_t *channels,
+                           const int32_t *band, const float *thresh, const bnn_window *win,
+                           uint32_t *out, bnn_dims out_d);
+
+/* --- bnn_cast.c: INTEGER (uint8 / int8) model input -> float32 through compile-time tables ---- */
+/* out[i] = table[t * 256 + (q - min)] for q = in[i], t = i / plane (one table per `plane` values). */
+void bnn_cast_u8_f32(const uint8_t *in, int32_t n, int32_t plane, const float *table, float *out);
+void bnn_cast_s8_f32(const int8_t *in, int32_t n, int32_t plane, const float *table, float *out);
 
 /* --- bnn_dense.c -------------------------------------------------------------------------- */
 /* BITS input of n_words words holding k true elements (tail and per-pixel padding bits 0). */

@@ -61,13 +61,19 @@ KERNEL_FILES = {
     "bnn_concat_f32": "bnn_concat.c",
     "bnn_concat_bits": "bnn_concat.c",
     "bnn_transpose_f32": "bnn_transpose.c",
+    # integer (uint8 / int8) model input: the exact cast, or the first conv on the integers
+    "bnn_cast_u8_f32": "bnn_cast.c",
+    "bnn_cast_s8_f32": "bnn_cast.c",
+    "bnn_conv2d_u8_thresh": "bnn_conv_int.c",
+    "bnn_conv2d_s8_thresh": "bnn_conv_int.c",
 }
 # Runtime sources that kernel files call into: the shared out-of-line popcount of the compact
 # (-Os) build lives in bnn_popcount.c.
 RUNTIME_DEPENDENCIES = {
     "bnn_conv_bin.c": ("bnn_popcount.c",),
     "bnn_dense.c": ("bnn_popcount.c",),
-    "bnn_conv_real_grouped.c": ("bnn_conv_real.c",),  # windows over 32 taps fall back to it
+    "bnn_conv_real_grouped.c": ("bnn_conv_real.c",),
+    "bnn_conv_int.c": ("bnn_popcount.c",),  # windows over 32 taps fall back to it
 }
 # Headers that never go into generated output (test-only reference kernels).
 _PRIVATE_HEADERS = {"bnn_ref.h"}
@@ -116,6 +122,8 @@ def emit(graph: ir.Graph, out_dir: Path, name: str, source: str) -> list[Path]:
         arena_bytes=graph.arena_bytes, arena_words=(graph.arena_bytes + 3) // 4, layers=layers,
         uses_input=any(graph.input in layer.inputs for layer in graph.nodes),
         real_conv=_real_conv_order(graph),
+        input_type=ir.C_INPUT_TYPES[graph.input_dtype], input_dtype=graph.input_dtype,
+        input_note=_input_note(graph),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -134,11 +142,24 @@ def _real_conv_order(graph: ir.Graph) -> dict | None:
     """The float order of the real-input binary-weight convs (passes/real_order.py), for the header."""
     from ..passes.real_order import ORDER_TEXT
 
-    orders = {layer.real_order for layer in graph.nodes if isinstance(layer, ir.ConvLayer) and not layer.binary_input}
+    orders = {layer.real_order for layer in graph.nodes
+              if isinstance(layer, ir.ConvLayer) and not layer.binary_input and not layer.int_input}
     if not orders:
         return None
     fast = "grouped" in orders
     return dict(fast=int(fast), text=ORDER_TEXT["grouped" if fast else "exact"])
+
+
+def _input_note(graph: ir.Graph) -> str:
+    """How an integer model input is read, for the header (passes/input_cast.py)."""
+    if graph.input_dtype not in ir.INT_TYPES:
+        return ""
+    for layer in graph.nodes:
+        if isinstance(layer, ir.ConvLayer) and layer.int_input:
+            return f"the first conv sums the integers (q - {layer.int_offset}) exactly ({layer.kernel})"
+        if isinstance(layer, ir.CastLayer):
+            return f"converted to float32 exactly as onnxruntime does ({layer.kernel})"
+    return ""
 
 
 def sanitize_comment(text: str) -> str:
@@ -161,7 +182,7 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
     ptr = _Pointers(graph)
     decls: list[str] = []
     summary = f"{layer.kernel} <- {sanitize_comment(', '.join(layer.source) or layer.name)}"
-    if isinstance(layer, ir.ConvLayer) and not layer.binary_input:
+    if isinstance(layer, ir.ConvLayer) and not layer.binary_input and not layer.int_input:
         summary += f" ({layer.real_order} float order)"
 
     def dims(tag: str, chw: tuple[int, int, int]) -> str:
@@ -190,7 +211,25 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
         return array(tag, "float", [c_float(v) for v in np.asarray(values, np.float32).reshape(-1)])
 
     x, y = layer.inputs[0], layer.outputs[0]
-    if isinstance(layer, ir.Pack) and layer.thresh is not None:
+    if isinstance(layer, ir.CastLayer):
+        t = floats("table", layer.table)
+        c, h, w_ = layer.dims
+        plane = h * w_ if layer.table.shape[0] > 1 else c * h * w_
+        call = f"{layer.kernel}({ptr(x)}, {c * h * w_}, {plane}, {t}, {ptr(y)});"
+    elif isinstance(layer, ir.ConvLayer) and layer.int_input:
+        din, dout = dims("in", layer.in_dims), dims("out", layer.out_dims)
+        win = window(layer.window)
+        w = array("weights", "uint32_t", [f"0x{int(v):08x}u" for v in layer.packed.reshape(-1)])
+        t = outputs(layer.out)[0]
+        call = f"{layer.kernel}({ptr(x)}, {din}, {layer.int_offset}, {w}, {t}, {win}, {ptr(y)}, {dout});"
+        if layer.int_fix:  # the channels whose integer threshold is not provable: their float sum
+            fix = layer.kernel.replace("_thresh", "_fix_f32")
+            channels = array("fix_channels", "int32_t", [str(c) for c in layer.int_fix])
+            band = array("fix_band", "int32_t", [str(int(v)) for v in layer.int_fix_band])
+            call += (f"\n    {fix}({ptr(x)}, {din}, {layer.int_offset}, {floats('table', layer.int_fix_table)}, {w}, "
+                     f"{len(layer.int_fix)}, {channels}, {band}, {floats('fix_thresh', layer.int_fix_thresh)}, {win}, "
+                     f"{ptr(y)}, {dout});")
+    elif isinstance(layer, ir.Pack) and layer.thresh is not None:
         d = dims("dims", layer.dims)
         t = floats("thresh", layer.thresh.values)
         flip = "NULL"

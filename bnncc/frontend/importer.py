@@ -17,7 +17,7 @@ from .. import ir
 from ..errors import BnnccError
 from .canonicalize import canonicalize
 from .fold import fold_constants
-from .load import load_model
+from .load import INPUT_DTYPES, load_model
 from .ops_real import RealOps
 from .pads import spatial_pads
 
@@ -97,7 +97,7 @@ class _Importer(RealOps):
         if output in self.consts or output not in self.tensors:
             raise BnnccError(f"graph output '{graph.output[0].name}' does not depend on the input")
         return ir.Graph(tensors=self.tensors, nodes=self.nodes, input=input_name, output=output,
-                        model_name=self.name)
+                        model_name=self.name, input_dtype=INPUT_DTYPES[inputs[0].type.tensor_type.elem_type])
 
     # ----------------------------------------------------------------------------- helpers
     def _placeholder(self, node: onnx.NodeProto) -> None:

@@ -11,6 +11,9 @@ from onnx.external_data_helper import load_external_data_for_model
 
 from ..errors import BnnccError
 
+# ONNX input element types bnncc compiles -> the IR's input_dtype (an integer input: passes/integer_input.py).
+INPUT_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT8: "int8"}
+
 
 def load_model(path: str | Path) -> onnx.ModelProto:
     """Read, check and shape-infer a model; every failure becomes a BnnccError."""
@@ -78,11 +81,12 @@ def _pin_batch(model: onnx.ModelProto) -> None:
         names = ", ".join(i.name for i in inputs) or "none"
         raise BnnccError(f"the model must have exactly one input, it has {len(inputs)} ({names})")
     elem_type = inputs[0].type.tensor_type.elem_type
-    if elem_type != onnx.TensorProto.FLOAT:
-        # The generated C takes `const float *input`; anything else would be silently reinterpreted.
+    if elem_type not in INPUT_DTYPES:
+        # The generated C takes `const float *` (or uint8_t / int8_t) input; anything else would be reinterpreted.
         type_name = onnx.TensorProto.DataType.Name(elem_type) if elem_type in onnx.TensorProto.DataType.values() \
             else str(elem_type)
-        raise BnnccError(f"input '{inputs[0].name}' has element type {type_name}; bnncc compiles float32 models")
+        raise BnnccError(f"input '{inputs[0].name}' has element type {type_name}; bnncc compiles models with a "
+                         "float32, uint8 or int8 input")
     for value in list(inputs) + list(model.graph.output):
         ttype = value.type.tensor_type
         if not ttype.HasField("shape"):

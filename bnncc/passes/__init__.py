@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from .. import ir
 from .arena import plan_arena
+from .input_cast import cast_integer_input, fold_integer_first_layer
 from .lower import lower
 from .real_order import choose_real_conv_order
 from .weight_layout import choose_weight_layouts
 
 PIPELINE = (
+    cast_integer_input,  # uint8/int8 input: Cast + normalization -> one exact cast layer
     lower,  # fuse BN/bias/scale/sign into thresholds, commute max-pools, pack weights
+    fold_integer_first_layer,  # cast + thresholded +-1 conv -> the integer conv, where provably exact
     plan_arena,  # one static arena by tensor liveness
 )
 

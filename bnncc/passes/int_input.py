@@ -122,3 +122,51 @@ def int_thresholds(spec: IntInput, taps: int, thresh: np.ndarray) -> tuple[np.nd
             ambiguous.append(c)
         out.append(min(max(_ceil(hi), -reach), reach + 1))
     return np.asarray(out, np.int32), ambiguous
+
+
+def scaled_error_bound(spec: IntInput, taps: int) -> Fraction:
+    """E' for weights +-s (s > 0): onnxruntime's acc = sum of the products s * (+-x), each rounded at most once
+    (|rel. error| <= u; none with FMA), then summed in some order, so |acc - s * alpha * A| <= s * E' with
+    E' = K * delta + K * max|x| * (u + gamma_{K-1} (1 + u))."""
+    delta = max(abs(Fraction(float(x)) - spec.alpha * (int(q) - spec.offset)) for q, x in zip(spec.qs, spec.xq))
+    xmax = max(abs(Fraction(float(x))) for x in spec.xq)
+    n = max(taps - 1, 0)
+    gamma = n * U / (1 - n * U)
+    return taps * delta + taps * xmax * (U + gamma * (1 + U))
+
+
+def scaled_int_thresholds(spec: IntInput, taps: int, scale: np.ndarray, thresh: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """int_thresholds for a conv with weights +-scale_c. `thresh` T_c is the lowering's threshold on acc' = sum of
+    +-x with the chain y = fl(scale_c * acc') first (passes/lower.py puts the weight scale there): acc' >= T_c iff
+    y >= T_y for onnxruntime's threshold T_y on its own accumulator y, and since v -> fl(s v) is monotone,
+    T_y lies in (lo, hi] = (fl(s * prev(T)), fl(s * T)]. A reachable A is decided when s alpha A - s E' >= hi
+    (on) or s alpha A + s E' <= lo (off); otherwise the channel is ambiguous."""
+    reach = taps * max(abs(int(q) - spec.offset) for q in spec.qs)
+    e = scaled_error_bound(spec, taps)
+    out, ambiguous = [], []
+    for c, t_float in enumerate(np.asarray(thresh, np.float32)):
+        if np.isnan(t_float):
+            out.append(reach + 1)
+            continue
+        if np.isinf(t_float):
+            out.append(-reach if t_float < 0 else reach + 1)
+            continue
+        s = np.float32(scale[c])
+        lo = Fraction(float(np.float32(s * np.nextafter(t_float, np.float32(-np.inf)))))
+        hi = Fraction(float(np.float32(s * t_float)))
+        s = Fraction(float(s))
+        on_from = (hi + s * e) / (s * spec.alpha)  # A >= on_from: on
+        off_to = (lo - s * e) / (s * spec.alpha)  # A <= off_to: off
+        first = max(off_to.numerator // off_to.denominator + 1, -reach)  # smallest reachable integer > off_to
+        if first < on_from and first <= reach:
+            ambiguous.append(c)
+        out.append(min(max(_ceil(on_from), -reach), reach + 1))
+    return np.asarray(out, np.int32), ambiguous
+
+
+def ambiguous_band(spec: IntInput, taps: int, t_float: float) -> tuple[int, int]:
+    """[lo, hi]: the integers A for which acc >= T is not decided by A (alpha * A within E of T); outside it
+    bit = (A >= t) with t = hi + 1 from int_thresholds. Empty (lo > hi) for a channel that is not ambiguous."""
+    e = error_bound(spec, taps)
+    t = Fraction(float(np.float32(t_float)))
+    return _ceil((t - e) / spec.alpha), _ceil((t + e) / spec.alpha) - 1

@@ -74,7 +74,7 @@ class _Lowering(RealLowering):
         if self.kinds[output] is ir.Kind.BITS:
             output = self._as_real(output)
         return ir.Graph(tensors=self.tensors, nodes=self.layers, input=g.input, output=output,
-                        model_name=g.model_name, notes=self.notes)
+                        model_name=g.model_name, notes=self.notes, input_dtype=g.input_dtype)
 
     # -------------------------------------------------------------------------------- helpers
     def _storage(self, name: str) -> str:
@@ -132,6 +132,9 @@ class _Lowering(RealLowering):
             self._lower_affine(node)
         elif isinstance(node, ir.Transpose):
             self._lower_transpose(node)
+        elif isinstance(node, ir.Layer):  # lowered by an earlier pass (passes/input_cast.py)
+            self._add(node.outputs[0], self.graph.tensors[node.outputs[0]].shape, ir.Kind.REAL)
+            self.layers.append(node)
         else:
             raise BnnccError("no lowering for this node", node.name, node.op)
 

@@ -24,7 +24,7 @@ ORDER_TEXT = {
 def choose_real_conv_order(graph: ir.Graph, fast: bool = False) -> ir.Graph:
     """Set real_order on every real-input binary-weight conv: "grouped" where `fast` and the window fits."""
     for layer in graph.nodes:
-        if isinstance(layer, ir.ConvLayer) and not layer.binary_input:
+        if isinstance(layer, ir.ConvLayer) and not layer.binary_input and not layer.int_input:
             layer.real_order = "grouped" if fast and layer.window_bits <= GROUPED_MAX_TAPS else "exact"
             text = ORDER_TEXT[layer.real_order] if layer.real_order == "grouped" or ort_order(layer) else \
                 "tap-by-tap float order (ci, ky, kx); the weights are scaled, so onnxruntime's products round differently"

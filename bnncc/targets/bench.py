@@ -27,9 +27,14 @@ BENCH_DEFINES = ("BNN_PROFILE", "BNN_BENCH")
 CALIBRATION_MARKS = 2  # harness_main.c calls bnn_profile_mark(-1) twice before the first run
 
 
-def bench_input(input_size: int) -> np.ndarray:
-    """A fixed input vector: counts depend (slightly) on data, so always measure the same one."""
-    return np.random.default_rng(0).standard_normal((1, input_size)).astype("<f4")
+def bench_input(input_size: int, dtype: str = "<f4") -> np.ndarray:
+    """A fixed input vector: counts depend (slightly) on data, so always measure the same one.
+    A uint8/int8 model input: uniform integers over the type's range."""
+    rng = np.random.default_rng(0)
+    if np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max + 1, size=(1, input_size)).astype(dtype)
+    return rng.standard_normal((1, input_size)).astype("<f4")
 
 
 def _layer_counts(marks: list[int], num_layers: int) -> tuple[list[int], int]:
@@ -45,11 +50,11 @@ def _layer_counts(marks: list[int], num_layers: int) -> tuple[list[int], int]:
     return [b - a - overhead for a, b in zip(layer_marks, layer_marks[1:])], overhead
 
 
-def _measure_instructions(model_dir: Path, name: str, target, work: Path, input_size: int, machines):
+def _measure_instructions(model_dir: Path, name: str, target, work: Path, header, machines):
     fw = build_firmware(model_dir, name, target, work / "profile", defines=BENCH_DEFINES, machines=machines)
     marks_file = fw.build_dir / "bnn_marks.txt"
     qemu_extra = plugin_args(symbol_address(fw.elf, "bnn_profile_mark"), marks_file)
-    result = run_firmware(fw, bench_input(input_size).tobytes(), timeout=120.0, qemu_extra=qemu_extra)
+    result = run_firmware(fw, bench_input(header.input_size, header.input_dtype).tobytes(), timeout=120.0, qemu_extra=qemu_extra)
     marks, _total = read_marks(marks_file)
     stack = next((int(line.split()[1], 16) for line in result.console.splitlines()
                   if line.startswith("BNN_STACK")), None)
@@ -93,7 +98,7 @@ def bench_model(model_dir: Path, name: str, target: str | None, layers: list[dic
         work = Path(tmp)
         counts, mark_cost, stack = None, None, None
         if board is None or board.emulated:
-            _fw, marks, stack = _measure_instructions(model_dir, name, tgt, work, header.input_size, machines)
+            _fw, marks, stack = _measure_instructions(model_dir, name, tgt, work, header, machines)
             counts, mark_cost = _layer_counts(marks, header.num_layers)
         sizes_o2, machine = _sizes(model_dir, name, tgt, work, "-O2", machines)
         memory = {"O2": sizes_o2, "Os": _sizes(model_dir, name, tgt, work, "-Os", machines)[0]}

@@ -16,6 +16,7 @@ class ModelHeader:
     output_size: int
     arena_bytes: int
     num_layers: int
+    input_dtype: str = "<f4"  # numpy dtype of one input value (NAME_INPUT_TYPE: float, uint8_t, int8_t)
 
 
 def _define(text: str, macro: str, header: Path) -> int:
@@ -24,6 +25,19 @@ def _define(text: str, macro: str, header: Path) -> int:
     if match is None:
         raise BnnccError(f"{header} does not define {macro} as an integer literal")
     return int(match.group(1))
+
+
+# NAME_INPUT_TYPE -> numpy dtype of the input bytes the harness reads.
+INPUT_TYPES = {"float": "<f4", "uint8_t": "u1", "int8_t": "i1"}
+
+
+def _input_dtype(text: str, macro: str, header: Path) -> str:
+    match = re.search(rf"^\s*#\s*define\s+{macro}\s+(\w+)", text, re.MULTILINE)
+    if match is None:
+        return "<f4"  # headers before the integer input declared only float
+    if match.group(1) not in INPUT_TYPES:
+        raise BnnccError(f"{header} declares {macro} {match.group(1)}; expected one of {', '.join(INPUT_TYPES)}")
+    return INPUT_TYPES[match.group(1)]
 
 
 def read_model_header(model_dir: Path, name: str) -> ModelHeader:
@@ -39,4 +53,5 @@ def read_model_header(model_dir: Path, name: str) -> ModelHeader:
         output_size=_define(text, f"{upper}_OUTPUT_SIZE", header),
         arena_bytes=_define(text, f"{upper}_ARENA_BYTES", header),
         num_layers=_define(text, f"{upper}_NUM_LAYERS", header),
+        input_dtype=_input_dtype(text, f"{upper}_INPUT_TYPE", header),
     )

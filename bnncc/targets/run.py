@@ -1,7 +1,7 @@
 """Run a generated model on a target: build the harness firmware, feed inputs, collect outputs.
 
-Inputs go to the firmware through a host file (bnn_in.bin, raw float32) read with semihosting, and
-outputs come back as raw float32 bits in bnn_out.bin, so nothing is lost to decimal printing.
+Inputs go to the firmware through a host file (bnn_in.bin: raw float32, or bytes for a uint8/int8 model input)
+read with semihosting, and outputs come back as raw float32 bits in bnn_out.bin, so nothing is lost to decimal printing.
 """
 
 from __future__ import annotations
@@ -91,13 +91,19 @@ def run_firmware(
     return RunResult(out_path.read_bytes() if out_path.exists() else b"", console)
 
 
-def _check_inputs(inputs: np.ndarray, input_size: int) -> np.ndarray:
+def _check_inputs(inputs: np.ndarray, input_size: int, dtype: str = "<f4") -> np.ndarray:
     array = np.asarray(inputs)
     if array.ndim == 1 and array.size == input_size:
         array = array.reshape(1, input_size)
     if array.ndim != 2 or array.shape[1] != input_size:
         raise BnnccError(f"inputs must have shape (N, {input_size}); got {array.shape}")
-    return np.ascontiguousarray(array, dtype="<f4")
+    if np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
+        values = array.astype(np.float64)
+        if not np.all((values == np.round(values)) & (values >= info.min) & (values <= info.max)):
+            raise BnnccError(f"the model input is {np.dtype(dtype).name}: inputs must be integers in "
+                             f"[{info.min}, {info.max}]")
+    return np.ascontiguousarray(array, dtype=dtype)
 
 
 def board_machines(board) -> tuple | None:
@@ -124,7 +130,7 @@ def run_inputs(
     """Run name_run over every row of inputs on target (on board's QEMU machine when given);
     (N, OUTPUT_SIZE) float32, bit-exact."""
     header = read_model_header(Path(model_dir), name)
-    array = _check_inputs(inputs, header.input_size)
+    array = _check_inputs(inputs, header.input_size, header.input_dtype)
     tgt = get_target(board.target if board is not None else target)
     machines = board_machines(board)
     with tempfile.TemporaryDirectory(prefix=f"bnncc-{tgt.name}-") as tmp:

@@ -15,6 +15,8 @@ measured stack high-water; --layers adds each layer's kernel and MACs per instru
 - conv64: examples/bench/conv64.onnx (make_conv64.py);
 - dense1024: a binary dense 1024 -> 1024 (make_dense1024.py);
 - vgg_small: the BinaryNet VGG-small on 3x32x32 (make_vgg_small.py; random +-1 weights);
+- vgg_small_u8 / vgg_small_u8c: the same on a uint8 image, x.float() / 255 or (x.float() - 128) / 128
+  (make_vgg_small.py --uint8 / --uint8-centered: conv1 on the integers);
 - cnn: the example digits CNN.
 The generated ones are built from their scripts (fixed seeds) into a temporary folder.
 Instruction counts are exact guest instructions from QEMU (identical from run to run); they are
@@ -49,12 +51,13 @@ def model_path(name: str, folder: Path) -> Path:
         return DIGITS / "cnn.onnx"
     sys.path.insert(0, str(HERE))
     try:
-        builder = __import__(f"make_{name}")
+        builder = __import__(f"make_{name.removesuffix('_u8c').removesuffix('_u8')}")
     finally:
         sys.path.remove(str(HERE))
     path = folder / f"{name}.onnx"
     if not path.exists():
-        onnx.save(builder.build(), path)
+        uint8 = {"_u8": dict(uint8=True), "_u8c": dict(uint8=True, centered=True)}.get(name[name.rfind("_"):], {})
+        onnx.save(builder.build(**uint8), path)
     return path
 
 

@@ -6,7 +6,12 @@ last (BatchNorm only, real logits). The first conv sees the real input (binary w
 other layer is XNOR-popcount. 3.25 M weights, 153 M binary MACs. Only for speed: the weights are
 random, not trained.
 
-    python examples/bench/make_vgg_small.py
+    python examples/bench/make_vgg_small.py [--uint8 | --uint8-centered]
+
+--uint8 writes vgg_small_u8.onnx: the same network on a uint8 image, `x.float() / 255` in front of conv1
+(Cast + Div, as torch.onnx.export writes it); bnncc then runs conv1 on the integers (bnn_conv2d_u8_thresh),
+with a float fix-up of the channels whose integer threshold is not provable (1 of 64 here).
+--uint8-centered writes vgg_small_u8c.onnx: `(x.float() - 128) / 128`, exact in integers (no fix-up).
 """
 
 from __future__ import annotations
@@ -48,12 +53,23 @@ def sign(nodes, x: str, name: str) -> str:
     return f"{name}_sign"
 
 
-def build(seed: int = 0) -> onnx.ModelProto:
+def build(seed: int = 0, uint8: bool = False, centered: bool = False) -> onnx.ModelProto:
     rng = np.random.default_rng(seed)
     inits = [numpy_helper.from_array(np.array(v, np.float32), n)
              for n, v in (("zero", 0.0), ("one", 1.0), ("minus_one", -1.0))]
     nodes: list = []
     x = "input"
+    if uint8 and not centered:  # x.float() / 255
+        inits.append(numpy_helper.from_array(np.array(255.0, np.float32), "scale255"))
+        nodes += [helper.make_node("Cast", [x], ["input_f"], name="cast", to=TensorProto.FLOAT),
+                  helper.make_node("Div", ["input_f", "scale255"], ["input_n"], name="div255")]
+        x = "input_n"
+    elif uint8:  # (x.float() - 128) / 128
+        inits.append(numpy_helper.from_array(np.array(128.0, np.float32), "k128"))
+        nodes += [helper.make_node("Cast", [x], ["input_f"], name="cast", to=TensorProto.FLOAT),
+                  helper.make_node("Sub", ["input_f", "k128"], ["input_c"], name="sub128"),
+                  helper.make_node("Div", ["input_c", "k128"], ["input_n"], name="div128")]
+        x = "input_n"
     for i, (c_in, c_out) in enumerate(CONVS):
         name = f"conv{i + 1}"
         inits.append(numpy_helper.from_array(signs(rng, (c_out, c_in, 3, 3)), f"{name}_w"))
@@ -76,7 +92,8 @@ def build(seed: int = 0) -> onnx.ModelProto:
             x = sign(nodes, x, name)
     nodes.append(helper.make_node("Identity", [x], ["logits"], name="logits"))
     graph = helper.make_graph(
-        nodes, "vgg_small", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 32, 32])],
+        nodes, "vgg_small", [helper.make_tensor_value_info("input", TensorProto.UINT8 if uint8 else TensorProto.FLOAT,
+                                                           [1, 3, 32, 32])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -85,6 +102,11 @@ def build(seed: int = 0) -> onnx.ModelProto:
 
 
 if __name__ == "__main__":
-    path = Path(__file__).with_name("vgg_small.onnx")
-    onnx.save(build(), path)
+    import sys
+
+    centered = "--uint8-centered" in sys.argv[1:]
+    uint8 = centered or "--uint8" in sys.argv[1:]
+    name = "vgg_small_u8c" if centered else "vgg_small_u8" if uint8 else "vgg_small"
+    path = Path(__file__).with_name(f"{name}.onnx")
+    onnx.save(build(uint8=uint8, centered=centered), path)
     print(f"wrote {path}")

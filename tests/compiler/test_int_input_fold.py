@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bnncc.passes.int_input import int_input, int_thresholds
+from bnncc.passes.int_input import ambiguous_band, int_input, int_thresholds
 
 CHAINS = [
     ("uint8", [("Div", 255.0)]),
@@ -50,7 +50,10 @@ def _check(spec, q: np.ndarray, signs: np.ndarray, thresh: np.ndarray) -> int:
     a = ((q - spec.offset) * signs[None, :]).sum(axis=1)
     checked = 0
     for c, t in enumerate(thresh):
-        if c in ambiguous:
+        if c in ambiguous:  # outside its band [lo, t_int - 1] the integer sum still decides
+            lo, _ = ambiguous_band(spec, taps, t)
+            outside = (a < lo) | (a >= t_int[c])
+            np.testing.assert_array_equal((a >= t_int[c])[outside], (acc >= t)[outside], err_msg=f"band of {c}")
             continue
         np.testing.assert_array_equal(a >= t_int[c], acc >= t, err_msg=f"channel {c}: T={t!r}, t={t_int[c]}")
         checked += 1
@@ -111,3 +114,74 @@ def test_dyadic_scale_is_never_ambiguous_between_values():
 def test_refused_when_not_affine_in_integers():
     assert int_input("uint8", [("Sub", 0.5), ("Div", 255.0)]) is None  # m = 0.5
     assert int_input("uint8", [("Mul", -1.0)]) is None  # alpha < 0
+
+
+# ---- weights +-s (a BatchNorm folded into the conv by the exporter): scaled_int_thresholds
+
+def _scaled_acc(x: np.ndarray, signs: np.ndarray, s: np.float32, fma: bool) -> np.ndarray:
+    """onnxruntime's accumulator for weights +-s: running sum of the products s * (+-x), each rounded to float32
+    (fma=False), or added exactly and rounded once per step (fma=True, emulated in float64: exact products)."""
+    acc = np.zeros(x.shape[0], np.float32)
+    for k in range(x.shape[1]):
+        w = np.float32(s * signs[k])
+        if fma:
+            acc = (acc.astype(np.float64) + np.float64(w) * x[:, k].astype(np.float64)).astype(np.float32)
+        else:
+            acc = (acc + (w * x[:, k]).astype(np.float32)).astype(np.float32)
+    return acc
+
+
+def _check_scaled(spec, q: np.ndarray, signs: np.ndarray, scales, rng) -> int:
+    from bnncc.ir import ChainStep
+    from bnncc.passes.int_input import scaled_int_thresholds
+    from bnncc.passes.thresholds import float_thresholds
+
+    taps = q.shape[1]
+    reach = taps * max(abs(int(qq) - spec.offset) for qq in spec.qs)
+    scale = np.repeat(np.asarray(scales, np.float32), 8)
+    # biases that put onnxruntime's threshold on, beside and between the values s * alpha * A
+    a0 = rng.integers(-reach, reach + 1, scale.size)
+    exact = np.array([float(Fraction(float(s)) * spec.alpha * int(a)) for s, a in zip(scale, a0)])
+    bias = -np.concatenate([exact[:len(exact) // 2], exact[len(exact) // 2:] + 1e-4 * rng.standard_normal(
+        len(exact) - len(exact) // 2)]).astype(np.float32)
+    bias[1::4] = np.nextafter(bias[1::4], np.float32(np.inf))
+    c = scale.size
+    steps = [ChainStep("Mul", (scale,)), ChainStep("Add", (bias,))]
+    thresh = float_thresholds(steps, c, False, "test")
+    assert not thresh.flipped.any()
+    t_int, ambiguous = scaled_int_thresholds(spec, taps, scale, thresh.values)
+    x = spec.xq[q - spec.qs[0]]
+    a = ((q - spec.offset) * signs[None, :]).sum(axis=1)
+    checked = 0
+    for ch in range(c):
+        if ch in ambiguous:
+            continue
+        for fma in (False, True):
+            acc = _scaled_acc(x, signs, scale[ch], fma)
+            on = (acc + bias[ch]).astype(np.float32) >= 0
+            np.testing.assert_array_equal(a >= t_int[ch], on, err_msg=f"channel {ch}: s={scale[ch]!r} b={bias[ch]!r}")
+        checked += 1
+    return checked
+
+
+SCALES = [0.37, 1.9e-3, 3.0, 1.0000001, 0.5]
+
+
+@pytest.mark.parametrize("dtype,steps", CHAINS[:5])
+def test_scaled_fold_exhaustive_two_taps(dtype, steps):
+    spec = int_input(dtype, steps)
+    q = np.array(list(itertools.product(spec.qs, repeat=2)), np.int64)
+    rng = np.random.default_rng(7)
+    checked = sum(_check_scaled(spec, q, np.array(signs, np.int64), SCALES, rng)
+                  for signs in itertools.product((-1, 1), repeat=2))
+    assert checked > 0
+
+
+@pytest.mark.parametrize("dtype,steps", CHAINS[:5])
+def test_scaled_fold_random_windows_27_taps(dtype, steps):
+    spec = int_input(dtype, steps)
+    rng = np.random.default_rng(8)
+    q = rng.integers(spec.qs[0], spec.qs[-1] + 1, (20000, 27))
+    q[:2000] = q[:2000, :1]  # flat windows: sums on multiples of the tap count
+    signs = np.where(rng.random(27) < 0.5, -1, 1).astype(np.int64)
+    assert _check_scaled(spec, q, signs, SCALES, rng) > 0

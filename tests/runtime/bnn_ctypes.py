@@ -206,6 +206,26 @@ class Runtime:
                             _ptr(out), Dims(oh, ow, c_out))
         return out
 
+    def conv2d_int_fix(self, q: np.ndarray, offset: int, table: np.ndarray, wbits: np.ndarray, win: Window,
+                       out: np.ndarray, c_out: int, channels, band, thresh) -> np.ndarray:
+        """Recompute `channels` of an integer-input conv in float (bnn_conv2d_*_fix_f32) over the bits `out`."""
+        c, h, w = q.shape
+        oh, ow = out.shape[:2]
+        q = np.ascontiguousarray(q)
+        out = np.ascontiguousarray(out, dtype=np.uint32).copy()
+        channels = np.ascontiguousarray(channels, dtype=np.int32)
+        table = np.ascontiguousarray(table, dtype=np.float32)
+        thresh = np.ascontiguousarray(thresh, dtype=np.float32)
+        # a plain float loop with no twin: tested against bnn_conv2d_f32_thresh instead
+        fn = getattr(self.lib, "bnn_conv2d_u8_fix_f32" if q.dtype == np.uint8 else "bnn_conv2d_s8_fix_f32")
+        band = np.ascontiguousarray(band, dtype=np.int32)
+        fn.argtypes = [_P, Dims, _I32, _P, _P, _I32, _P, _P, _P, ctypes.POINTER(Window), _P, Dims]
+        fn.restype = None
+        fn(_ptr(q), Dims(h, w, c), offset, _ptr(table), _ptr(np.ascontiguousarray(wbits, np.uint32)),
+           channels.size, _ptr(channels), _ptr(band), _ptr(thresh), ctypes.byref(win), _ptr(out),
+           Dims(oh, ow, c_out))
+        return out
+
     # --- dense -----------------------------------------------------------------------------
     def dense_bin(self, bits: np.ndarray, k: int, wbits: np.ndarray, thresh=None, scale=None,
                   bias=None, ref: bool = False) -> np.ndarray:

@@ -317,3 +317,42 @@ def test_conv_int(runtime, g, seed, dtype):
     assert model.tail_bits_clear(out, g.c_out)
     expected = np.where(acc >= thresh[:, None, None], 1, -1).transpose(1, 2, 0)
     np.testing.assert_array_equal(ref, model.pack_signs(expected))
+
+
+@SETTINGS
+@given(geometries(channels=(1, 2, 3, 4, 33)), seeds, st.sampled_from(["uint8", "int8"]))
+def test_conv_int_fix_is_the_float_kernel(runtime, g, seed, dtype):
+    """The float fix-up of an integer-input conv's ambiguous channels (bnn_conv2d_*_fix_f32): where the
+    integer sum A lies in the channel's band its bits are exactly those of the default-order float kernel
+    bnn_conv2d_f32_thresh on the cast input x = table[q]; elsewhere (and on the other channels) the integer
+    kernel's bits stay."""
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    q = rng.integers(info.min, info.max + 1, (g.c_in, g.h, g.w)).astype(dtype)
+    q.flat[rng.integers(0, q.size, size=max(1, q.size // 4))] = int(rng.integers(info.min, info.max + 1))
+    offset = int(rng.integers(info.min, info.max + 1))
+    table = (np.arange(info.min, info.max + 1, dtype=np.float32) / np.float32(rng.choice([255.0, 58.0, 1.0])))
+    table = table.astype(np.float32)
+    x = table[q.astype(np.int64) - info.min]
+    wt = random_signs(rng, (g.c_out, g.c_in, g.k[0], g.k[1]))
+    wbits = model.pack_signs(wt.reshape(g.c_out, -1))
+    acc = model.conv_real_acc(x.astype(np.float64), wt, g.stride, g.pads, g.dil)
+    a_int = model.conv_real_acc(q.astype(np.float64) - offset, wt, g.stride, g.pads, g.dil).astype(np.int64)
+    fthresh = thresholds_near(rng, acc, channel_axis=0).astype(np.float32)
+    want = runtime.conv2d_real(x, wbits, g.window(), g.out_hw, g.c_out, thresh=fthresh)
+    ithresh = rng.integers(-50, 50, g.c_out).astype(np.int32)
+    before = runtime.conv2d_int(q, offset, wbits, g.window(), g.out_hw, g.c_out, ithresh)
+    channels = np.sort(rng.choice(g.c_out, size=int(rng.integers(1, g.c_out + 1)), replace=False))
+    centre = a_int[channels].reshape(len(channels), -1)[:, 0]  # a band that some pixels do reach
+    width = rng.integers(0, 40, len(channels))
+    band = np.stack([centre - width, centre + width], axis=1)
+    band[::3] = [np.iinfo(np.int32).min, np.iinfo(np.int32).max]  # every pixel
+    got = runtime.conv2d_int_fix(q, offset, table, wbits, g.window(), before, g.c_out, channels,
+                                 band.reshape(-1), fthresh[channels])
+    bit = lambda words, c: (words[..., c // 32] >> np.uint32(c % 32)) & 1  # noqa: E731
+    for i, c in enumerate(channels):
+        inside = (a_int[c] >= band[i, 0]) & (a_int[c] <= band[i, 1])
+        np.testing.assert_array_equal(np.where(inside, bit(want, c), bit(before, c)), bit(got, c))
+    others = [c for c in range(g.c_out) if c not in set(channels.tolist())]
+    for c in others:
+        np.testing.assert_array_equal(bit(got, c), bit(before, c))

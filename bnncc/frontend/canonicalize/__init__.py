@@ -12,6 +12,7 @@ from ...errors import BnnccError
 from .graph_edit import reinfer
 from .detach_ste import fold_detach_ste
 from .input_views import fold_input_views
+from .integer_input import dequantize_integer_input, refuse_integer_input_misuse
 from .larq_ste_sign import fold_ste_sign
 from .pad_into_conv import fold_zero_pad_into_conv
 from .qonnx_quantizers import lower_quantizers
@@ -30,6 +31,8 @@ PIPELINE = (
     fold_transpose_into_dense,  # Transpose -> Flatten -> MatMul/Gemm: permute the weight rows instead
     fold_zero_pad_into_conv,  # Pad(0) -> Conv: the conv's own (exact) zero padding
     fold_zero_one_activations,  # DoReFa (s + 1) / 2 -> binary layer: the {0,1} dot product on s's bits
+    dequantize_integer_input,  # uint8/int8 input -> DequantizeLinear: Cast, Sub(zero point), Mul(scale)
+    refuse_integer_input_misuse,  # uint8/int8 input read by anything but Cast(to=float): refused
 )
 
 
@@ -44,6 +47,8 @@ IDIOMS = {
     fold_transpose_into_dense: "NHWC flatten Transpose: folded into the dense weight rows",
     fold_zero_pad_into_conv: "zero Pad: became the conv's own padding",
     fold_zero_one_activations: "{0,1} activation (s + 1) / 2: its readers compute on the bits of s",
+    dequantize_integer_input: "DequantizeLinear of the integer input: Cast, Sub(zero point), Mul(scale)",
+    refuse_integer_input_misuse: "",
 }
 
 

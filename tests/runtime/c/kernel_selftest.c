@@ -225,6 +225,46 @@ static int32_t check_conv_real(void)
     return fails;
 }
 
+/* The integer-input conv (uint8 and int8, tables and direct loop) against its twin: on DSP cores
+ * this covers the USUB16 path, which the host build never compiles. */
+static int32_t check_conv_int(void)
+{
+    int32_t fails = 0, n, i;
+    for (n = 0; n < SELFTEST_CASES; ++n) {
+        bnn_window win;
+        bnn_dims in_d, out_d;
+        int32_t c_in = rnd_range(1, 4), c_out = rnd_channels();
+        int32_t k, words, is_s8 = (int32_t)(rnd() & 1u), offset, spread;
+        uint8_t *q = (uint8_t *)g_in;
+        rnd_geometry(&win, &in_d, &out_d, c_in, c_out);
+        k = c_in * win.k_h * win.k_w;
+        words = out_d.h * out_d.w * BNN_WORDS(c_out);
+        if (c_in * in_d.h * in_d.w > 4 * IN_WORDS || c_out * BNN_WORDS(k) > W_WORDS || words > OUT_ITEMS) {
+            --n;
+            continue;
+        }
+        for (i = 0; i < c_in * in_d.h * in_d.w; ++i) {
+            q[i] = (uint8_t)((rnd() & 7u) == 0 ? ((rnd() & 1u) ? 0xFFu : 0x00u) : rnd());
+        }
+        fill_bits(g_w, c_out, k);
+        offset = is_s8 ? rnd_range(-128, 127) : rnd_range(0, 255);
+        spread = k * ((rnd() & 1u) ? 16 : 255);
+        for (i = 0; i < c_out; ++i) {
+            g_thresh_i[i] = rnd_range(-spread, spread);
+        }
+        if (is_s8) {
+            bnn_conv2d_s8_thresh((const int8_t *)g_in, in_d, offset, g_w, g_thresh_i, &win, g_out_a, out_d);
+            bnn_conv2d_s8_thresh_ref((const int8_t *)g_in, in_d, offset, g_w, g_thresh_i, &win, g_out_b,
+                                     out_d);
+        } else {
+            bnn_conv2d_u8_thresh(q, in_d, offset, g_w, g_thresh_i, &win, g_out_a, out_d);
+            bnn_conv2d_u8_thresh_ref(q, in_d, offset, g_w, g_thresh_i, &win, g_out_b, out_d);
+        }
+        fails += !same(g_out_a, g_out_b, words);
+    }
+    return fails;
+}
+
 /* Reorders the plain dense weights w (n_out rows of n_words) into the interleaved layout of
  * bnn_dense_bin_*_i4 (to_i4) or back: blocks of four rows, word i of row 4b + l at 4 * i + l
  * of block b; the last n_out % 4 rows stay plain. tmp holds 4 * n_words words. */
@@ -731,6 +771,9 @@ int main(void)
     total += fails;
     fails = check_conv_real();
     printf("conv2d_real  : %ld mismatches\n", (long)fails);
+    total += fails;
+    fails = check_conv_int();
+    printf("conv2d_int   : %ld mismatches\n", (long)fails);
     total += fails;
     fails = check_dense();
     printf("dense        : %ld mismatches\n", (long)fails);
