@@ -388,28 +388,42 @@ BNN_NOINLINE static void fold_carries(const uint32x4_t *carry, int32_t n, uint32
     fold_carries_at(carry, n, lanes, n_lanes);
 }
 
-/* Adds the four lane counters (levels[0..10]: ones .. 1024s) to the scalar counter count[]:
- * lanes 0+1 and 2+3 are first summed lane-wise with VREV64 and a bit-sliced vector adder,
- * then the two partial sums are added into count[]. */
+/* The sum of the four lane counters (levels[0..lane_levels)) into count[0..n_count): lanes
+ * 0+1 and 2+3 are summed lane-wise with VREV64 and a bit-sliced vector adder, then the two
+ * partial sums with a second vector adder that reads the pairs two words on (lane 0 of level
+ * k + 2 words is lane 2 of level k); lane 0 then holds the total. merge: add it to count[]
+ * (the scalar counter of partial words), else overwrite count[]. */
 BNN_ALWAYS_INLINE static inline void add_lanes(const uint32x4_t *levels, int32_t lane_levels,
-                                                uint32_t *count, int32_t n_count)
+                                                uint32_t *count, int32_t n_count, int merge)
 {
-    uint32_t pair[4 * (3 + BNN_MVE_HIGH)];
+    uint32_t pair[4 * (4 + BNN_MVE_HIGH)];
     uint32x4_t carry = vdupq_n_u32(0u);
-    int32_t k, lane;
+    uint32_t c = 0u;
+    int32_t k;
     for (k = 0; k < lane_levels; ++k) {
         uint32x4_t x = levels[k], y = vrev64q_u32(levels[k]), u = veorq_u32(x, y);
         vstrwq_u32(pair + 4 * k, veorq_u32(u, carry));
         carry = vorrq_u32(vandq_u32(x, y), vandq_u32(u, carry));
     }
     vstrwq_u32(pair + 4 * lane_levels, carry);
-    for (lane = 0; lane < 4; lane += 2) {
-        uint32_t c = 0u;
-        for (k = 0; k < n_count; ++k) {
-            uint32_t x = count[k], y = k <= lane_levels ? pair[4 * k + lane] : 0u;
-            uint32_t u = x ^ y;
+    vstrwq_u32(pair + 4 * lane_levels + 4, vdupq_n_u32(0u)); /* read by level lane_levels */
+    carry = vdupq_n_u32(0u);
+    for (k = 0; k < n_count; ++k) {
+        uint32_t t;
+        if (k <= lane_levels) {
+            uint32x4_t x = vldrwq_u32(pair + 4 * k), y = vldrwq_u32(pair + 4 * k + 2);
+            uint32x4_t u = veorq_u32(x, y);
+            t = vgetq_lane_u32(veorq_u32(u, carry), 0);
+            carry = vorrq_u32(vandq_u32(x, y), vandq_u32(u, carry));
+        } else {
+            t = k == lane_levels + 1 ? vgetq_lane_u32(carry, 0) : 0u;
+        }
+        if (merge) {
+            uint32_t x = count[k], u = x ^ t;
             count[k] = u ^ c;
-            c = (x & y) | (u & c);
+            c = (x & t) | (u & c);
+        } else {
+            count[k] = t;
         }
     }
 }
@@ -529,20 +543,27 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32_t sliced_pixel(
             }
         }
     }
-    count[0] = ones;
-    count[1] = twos;
-    count[2] = fours;
-    count[3] = eights;
-    count[4] = sixteens;
-    for (b = 0; b < levels - 5; ++b) {
-        count[5 + b] = high[b];
-    }
 #if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
     fold_carries_at(v_carry, n_carry, v_lanes + 2, lane_levels - 2);
     v_lanes[0] = v_ones;
     v_lanes[1] = v_twos;
-    add_lanes(v_lanes, lane_levels, count, levels);
+    if (c_in % 32 == 0) { /* whole words only: the scalar counter stayed 0 */
+        add_lanes(v_lanes, lane_levels, count, levels, 0);
+    } else
 #endif
+    {
+        count[0] = ones;
+        count[1] = twos;
+        count[2] = fours;
+        count[3] = eights;
+        count[4] = sixteens;
+        for (b = 0; b < levels - 5; ++b) {
+            count[5 + b] = high[b];
+        }
+#if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
+        add_lanes(v_lanes, lane_levels, count, levels, 1);
+#endif
+    }
     /* count <= limit, lane-wise: no borrow out of limit - count */
     for (b = 0; b < levels; ++b) {
         uint32_t l = lim->level[b], c = count[b];
