@@ -502,10 +502,10 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32_t sliced_pixel(
             /* the valid taps of this row are contiguous words, in the input and in tw (a
              * second expansion of BNN_FULL_WORD: left out of the compact build) */
             const uint32_t *a = row + (at->ix0 + at->kx0) * words;
-            const uint32_t *a_end = a + (at->kx1 - at->kx0) * words;
             const uint32_t *t = tw + (ky * win->k_w + at->kx0) * c_in;
-            for (; a != a_end; ++a, t += 32) {
-                uint32_t word = *a;
+            int32_t j, n_words = (at->kx1 - at->kx0) * words;
+            for (j = 0; j < n_words; ++j, t += 32) {
+                uint32_t word = a[j];
                 BNN_FULL_WORD(word, t);
                 BNN_FOLD_IF_FULL();
             }
