@@ -327,9 +327,9 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, int32_
     } while (0)
 
 /* Adds the fours carries carry[0..n) (n <= BNN_MVE_FOLD) into the lane levels lanes[0..8]
- * (4 .. 1024): carry-save trees of eight into 4s, 8s, 16s, their 32s carries summed in
- * registers (fewer than 8 per call, so three levels hold them), then added to the upper
- * levels once. Called when the buffer is full and once per pixel. */
+ * (4 .. 1024): carry-save trees of eight into 4s, 8s, 16s (then one of four for the rest),
+ * their 32s carries summed in registers (fewer than 8 per call, so three levels hold them),
+ * then added to the upper levels once. Called when the buffer is full and once per pixel. */
 BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, int32_t n,
                                                      uint32x4_t *lanes, int32_t n_lanes)
 {
@@ -350,7 +350,20 @@ BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, in
         h128 = veorq_u32(h128, vandq_u32(h64, next));
         h64 = veorq_u32(h64, next);
     }
-    for (i = 0; i != (n & 7); ++i) {
+    if ((n & 4) != 0) { /* a tree of four: one carry into the 4s */
+        uint32x4_t ta, tb, f, next;
+        BNN_VCSA(ta, c1, c1, carry[n8], carry[n8 + 1]);
+        BNN_VCSA(tb, c1, c1, carry[n8 + 2], carry[n8 + 3]);
+        BNN_VCSA(f, c2, c2, ta, tb);
+        next = vandq_u32(c4, f);
+        c4 = veorq_u32(c4, f);
+        f = vandq_u32(h32, next);
+        h32 = veorq_u32(h32, next);
+        h128 = veorq_u32(h128, vandq_u32(h64, f));
+        h64 = veorq_u32(h64, f);
+        n8 += 4;
+    }
+    for (i = 0; i != (n & 3); ++i) {
         uint32x4_t c = carry[n8 + i], next;
         next = vandq_u32(c1, c);
         c1 = veorq_u32(c1, c);
