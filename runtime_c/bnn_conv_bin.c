@@ -350,7 +350,7 @@ BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, in
         h128 = veorq_u32(h128, vandq_u32(h64, next));
         h64 = veorq_u32(h64, next);
     }
-    if ((n & 4) != 0) { /* a tree of four: one carry into the 4s */
+    if (!BNN_COMPACT && (n & 4) != 0) { /* a tree of four: one carry into the 4s */
         uint32x4_t ta, tb, f, next;
         BNN_VCSA(ta, c1, c1, carry[n8], carry[n8 + 1]);
         BNN_VCSA(tb, c1, c1, carry[n8 + 2], carry[n8 + 3]);
@@ -363,7 +363,7 @@ BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, in
         h64 = veorq_u32(h64, f);
         n8 += 4;
     }
-    for (i = 0; i != (n & 3); ++i) {
+    for (i = 0; n8 + i != n; ++i) {
         uint32x4_t c = carry[n8 + i], next;
         next = vandq_u32(c1, c);
         c1 = veorq_u32(c1, c);
@@ -571,7 +571,7 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32_t sliced_pixel(
     fold_carries_at(v_carry, n_carry, v_lanes + 2, lane_levels - 2);
     v_lanes[0] = v_ones;
     v_lanes[1] = v_twos;
-    if (c_in % 32 == 0) { /* whole words only: the scalar counter stayed 0 */
+    if (!BNN_COMPACT && c_in % 32 == 0) { /* whole words only: the scalar counter stayed 0 */
         add_lanes(v_lanes, lane_levels, count, levels, 0);
     } else
 #endif
