@@ -102,11 +102,11 @@ def _ceil(f: Fraction) -> int:
     return -((-f.numerator) // f.denominator)
 
 
-def int_thresholds(spec: IntInput, taps: int, thresh: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def _fold_thresholds(spec: IntInput, taps: int, thresh: np.ndarray, undecided) -> tuple[np.ndarray, list[int]]:
     """Integer thresholds t_c (bit = A >= t_c) for float thresholds T_c (bit = acc >= T_c; -inf: always on,
-    NaN: always off), and the list of ambiguous channels (empty when the fold is exact for every channel)."""
+    NaN: always off), and the channels where a reachable A is not decided. undecided(c, T_c) gives
+    (the smallest integer A that is not surely off, the bound from which A is surely on)."""
     reach = taps * max(abs(int(q) - spec.offset) for q in spec.qs)  # |A| <= reach
-    e = error_bound(spec, taps)
     out, ambiguous = [], []
     for c, t_float in enumerate(np.asarray(thresh, np.float32)):
         if np.isnan(t_float):
@@ -115,13 +115,24 @@ def int_thresholds(spec: IntInput, taps: int, thresh: np.ndarray) -> tuple[np.nd
         if np.isinf(t_float):
             out.append(-reach if t_float < 0 else reach + 1)
             continue
-        t = Fraction(float(t_float))
-        lo, hi = (t - e) / spec.alpha, (t + e) / spec.alpha
-        first = max(_ceil(lo), -reach)  # smallest reachable integer >= lo
-        if first < hi and first <= reach:
+        first, on_from = undecided(c, t_float)
+        first = max(first, -reach)
+        if first < on_from and first <= reach:
             ambiguous.append(c)
-        out.append(min(max(_ceil(hi), -reach), reach + 1))
+        out.append(min(max(_ceil(on_from), -reach), reach + 1))
     return np.asarray(out, np.int32), ambiguous
+
+
+def int_thresholds(spec: IntInput, taps: int, thresh: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """_fold_thresholds for +-1 weights: acc is within E of alpha * A, so A is undecided in
+    [(T - E) / alpha, (T + E) / alpha)."""
+    e = error_bound(spec, taps)
+
+    def undecided(_c, t_float):
+        t = Fraction(float(t_float))
+        return _ceil((t - e) / spec.alpha), (t + e) / spec.alpha
+
+    return _fold_thresholds(spec, taps, thresh, undecided)
 
 
 def scaled_error_bound(spec: IntInput, taps: int) -> Fraction:
@@ -141,27 +152,18 @@ def scaled_int_thresholds(spec: IntInput, taps: int, scale: np.ndarray, thresh: 
     y >= T_y for onnxruntime's threshold T_y on its own accumulator y, and since v -> fl(s v) is monotone,
     T_y lies in (lo, hi] = (fl(s * prev(T)), fl(s * T)]. A reachable A is decided when s alpha A - s E' >= hi
     (on) or s alpha A + s E' <= lo (off); otherwise the channel is ambiguous."""
-    reach = taps * max(abs(int(q) - spec.offset) for q in spec.qs)
     e = scaled_error_bound(spec, taps)
-    out, ambiguous = [], []
-    for c, t_float in enumerate(np.asarray(thresh, np.float32)):
-        if np.isnan(t_float):
-            out.append(reach + 1)
-            continue
-        if np.isinf(t_float):
-            out.append(-reach if t_float < 0 else reach + 1)
-            continue
+
+    def undecided(c, t_float):
         s = np.float32(scale[c])
         lo = Fraction(float(np.float32(s * np.nextafter(t_float, np.float32(-np.inf)))))
         hi = Fraction(float(np.float32(s * t_float)))
         s = Fraction(float(s))
         on_from = (hi + s * e) / (s * spec.alpha)  # A >= on_from: on
         off_to = (lo - s * e) / (s * spec.alpha)  # A <= off_to: off
-        first = max(off_to.numerator // off_to.denominator + 1, -reach)  # smallest reachable integer > off_to
-        if first < on_from and first <= reach:
-            ambiguous.append(c)
-        out.append(min(max(_ceil(on_from), -reach), reach + 1))
-    return np.asarray(out, np.int32), ambiguous
+        return off_to.numerator // off_to.denominator + 1, on_from  # the smallest integer > off_to
+
+    return _fold_thresholds(spec, taps, thresh, undecided)
 
 
 def ambiguous_band(spec: IntInput, taps: int, t_float: float) -> tuple[int, int]:
