@@ -303,6 +303,7 @@ class ConvLayer(Layer):
     binary_input: bool = True
     packed: np.ndarray = field(repr=False, default=None)  # uint32 per output channel
     out: Threshold | AffineOut = None
+    unit_weights: bool = False  # every weight exactly +-1 (no per-channel scale folded in)
     real_order: str = "exact"  # real input: float order, "exact" or "grouped" (passes/real_order.py)
     int_input: str = ""  # "uint8"/"int8": reads the integer model input (passes/integer_input.py)
     int_offset: int = 0  # m: the kernel sums +-(q - m); out.values are then int32 thresholds on that sum

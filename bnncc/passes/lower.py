@@ -241,7 +241,8 @@ class _Lowering(RealLowering):
                                  pool.name, "MaxPool")
             and_masks.append(falling)
 
-        scale = "+-1" if np.all(alpha == 1.0) else "+-alpha_c (scale folded)"
+        unit_weights = bool(np.all(alpha == 1.0))
+        scale = "+-1" if unit_weights else "+-alpha_c (scale folded)"
         why = (f"weights {scale}; input {'bits (XNOR-popcount)' if binary_input else 'real (first layer)'}; "
                + ("output bits via integer thresholds" if kind is ir.Kind.BITS and binary_input else
                   "output bits via float thresholds" if kind is ir.Kind.BITS else "output real (affine)"))
@@ -249,6 +250,7 @@ class _Lowering(RealLowering):
         conv_out = final if not chain.pools else f"{linear.name}:out"
         if isinstance(linear, ir.Conv):
             layer = self._conv_layer(linear, x, conv_out, signs, out, binary_input, chain.sources)
+            layer.unit_weights = unit_weights
             out_shape = layer.out_dims
         else:
             layer = self._dense_layer(linear, x, conv_out, signs, out, binary_input, chain.sources)

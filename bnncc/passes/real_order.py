@@ -34,4 +34,4 @@ def choose_real_conv_order(graph: ir.Graph, fast: bool = False) -> ir.Graph:
 
 def ort_order(layer: ir.ConvLayer) -> bool:
     """Whether a real-input conv sums as onnxruntime does: exact order and weights exactly +-1."""
-    return layer.real_order == "exact" and (layer.why or "").startswith("weights +-1;")
+    return layer.real_order == "exact" and layer.unit_weights
