@@ -328,13 +328,15 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, int32_
 
 /* Adds the fours carries carry[0..n) (n <= BNN_MVE_FOLD) into the lane levels lanes[0..8]
  * (4 .. 1024): carry-save trees of eight into 4s, 8s, 16s (then one of four for the rest),
- * their 32s carries summed in registers (fewer than 8 per call, so three levels hold them),
- * then added to the upper levels once. Called when the buffer is full and once per pixel. */
+ * their 32s carries summed in registers, then added to the upper levels once. n carries of
+ * weight 4 on top of the 4s..16s (at most 28) make at most (4 n + 28) / 32 carries of 32: up to
+ * 8 for a full buffer, so four levels (32 .. 256) hold them (three lost 256 when every input bit
+ * of 1024 mismatched). Called when the buffer is full and once per pixel. */
 BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, int32_t n,
                                                      uint32x4_t *lanes, int32_t n_lanes)
 {
     uint32x4_t c1 = lanes[0], c2 = lanes[1], c4 = lanes[2], zero = vdupq_n_u32(0u);
-    uint32x4_t h32 = zero, h64 = zero, h128 = zero, add[3];
+    uint32x4_t h32 = zero, h64 = zero, h128 = zero, h256 = zero, add[4];
     int32_t i, k, n8 = n & ~7;
     for (i = 0; i != n8; i += 8) {
         uint32x4_t ta, tb, fa, fb, e, next;
@@ -347,8 +349,10 @@ BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, in
         BNN_VCSA(e, c4, c4, fa, fb);
         next = vandq_u32(h32, e);
         h32 = veorq_u32(h32, e);
-        h128 = veorq_u32(h128, vandq_u32(h64, next));
+        e = vandq_u32(h64, next);
         h64 = veorq_u32(h64, next);
+        h256 = veorq_u32(h256, vandq_u32(h128, e));
+        h128 = veorq_u32(h128, e);
     }
     if (!BNN_COMPACT && (n & 4) != 0) { /* a tree of four: one carry into the 4s */
         uint32x4_t ta, tb, f, next;
@@ -359,8 +363,10 @@ BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, in
         c4 = veorq_u32(c4, f);
         f = vandq_u32(h32, next);
         h32 = veorq_u32(h32, next);
-        h128 = veorq_u32(h128, vandq_u32(h64, f));
+        next = vandq_u32(h64, f);
         h64 = veorq_u32(h64, f);
+        h256 = veorq_u32(h256, vandq_u32(h128, next));
+        h128 = veorq_u32(h128, next);
         n8 += 4;
     }
     for (i = 0; n8 + i != n; ++i) {
@@ -377,8 +383,11 @@ BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, in
         next = vandq_u32(h32, c);
         h32 = veorq_u32(h32, c);
         c = next;
-        h128 = veorq_u32(h128, vandq_u32(h64, c));
+        next = vandq_u32(h64, c);
         h64 = veorq_u32(h64, c);
+        c = next;
+        h256 = veorq_u32(h256, vandq_u32(h128, c));
+        h128 = veorq_u32(h128, c);
     }
     lanes[0] = c1;
     lanes[1] = c2;
@@ -386,9 +395,10 @@ BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, in
     add[0] = h32;
     add[1] = h64;
     add[2] = h128;
-    c1 = zero; /* ripple-carry add of the three levels into lanes[3..8] */
+    add[3] = h256;
+    c1 = zero; /* ripple-carry add of the four levels into lanes[3..8] */
     for (k = 3; k < n_lanes; ++k) { /* lanes[n_lanes ..] would stay 0: counts fit */
-        uint32x4_t x = lanes[k], y = k < 6 ? add[k - 3] : zero, u = veorq_u32(x, y);
+        uint32x4_t x = lanes[k], y = k < 7 ? add[k - 3] : zero, u = veorq_u32(x, y);
         lanes[k] = veorq_u32(u, c1);
         c1 = vorrq_u32(vandq_u32(x, y), vandq_u32(u, c1));
     }

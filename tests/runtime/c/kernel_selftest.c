@@ -426,6 +426,56 @@ static int32_t check_wide(void)
         fails += check_dense_i4(g_wide_in, n_words, k, g_wide_tw, c_out, g_wide_tmp,
                                 g_wide_out_a, g_wide_out_b);
     }
+    for (n = 0; n < 4; ++n) { /* every bit a mismatch: counts at the top of each counter level
+                                 * (a lost carry of 256 or more flips the outputs near -K) */
+        static const bnn_window win = {3, 3, 1, 1, 1, 1, 1, 1};
+        int32_t c_in = 512 - 96 * n, bits = 9 * c_in, c_out = 32 - n;
+        bnn_dims in_d, out_d;
+        in_d.h = 3;
+        in_d.w = 3;
+        in_d.c = c_in;
+        out_d = in_d;
+        out_d.c = c_out;
+        memset(g_wide_in, 0, sizeof g_wide_in);
+        for (j = 0; j < bits; ++j) {
+            g_wide_tw[j] = 0xffffffffu >> (32 - c_out);
+        }
+        for (j = 0; j < c_out; ++j) { /* the centre pixel's dot is -bits; borders -6 c_in, -4 c_in */
+            g_thresh_i[j] = -bits + 32 * j - 16;
+        }
+        bnn_conv2d_bin_thresh_sliced(g_wide_in, in_d, g_wide_tw, g_thresh_i, &win, g_wide_out_a,
+                                     out_d);
+        bnn_conv2d_bin_thresh_sliced_ref(g_wide_in, in_d, g_wide_tw, g_thresh_i, &win,
+                                         g_wide_out_b, out_d);
+        fails += !same(g_wide_out_a, g_wide_out_b, 9);
+        { /* the same for the dense kernels: plain rows, interleaved by 4, sliced */
+            int32_t n_words = 144 - 40 * n, k = 32 * n_words - n, n_out = 16 - n; /* 16 floats out */
+            memset(g_wide_in, 0, sizeof g_wide_in);
+            for (j = 0; j < n_out; ++j) {
+                g_thresh_i[j] = -k + 32 * j - 16;
+            }
+            for (j = 0; j < n_out * n_words; ++j) {
+                g_wide_tw[j] = 0xffffffffu;
+            }
+            for (j = 0; j < n_out; ++j) { /* bits from k on: 0 in the rows */
+                g_wide_tw[j * n_words + n_words - 1] = 0xffffffffu >> n;
+            }
+            bnn_dense_bin_thresh(g_wide_in, n_words, k, g_wide_tw, g_thresh_i, n_out, g_wide_out_a);
+            bnn_dense_bin_thresh_ref(g_wide_in, n_words, k, g_wide_tw, g_thresh_i, n_out,
+                                     g_wide_out_b);
+            fails += !same(g_wide_out_a, g_wide_out_b, 1);
+            fails += check_dense_i4(g_wide_in, n_words, k, g_wide_tw, n_out, g_wide_tmp,
+                                    g_wide_out_a, g_wide_out_b);
+            for (j = 0; j < 32 * n_words; ++j) {
+                g_wide_tw[j] = j < k ? 0xffffffffu >> (32 - n_out) : 0u;
+            }
+            bnn_dense_bin_thresh_sliced(g_wide_in, n_words, k, g_wide_tw, g_thresh_i, n_out,
+                                        g_wide_out_a);
+            bnn_dense_bin_thresh_sliced_ref(g_wide_in, n_words, k, g_wide_tw, g_thresh_i, n_out,
+                                            g_wide_out_b);
+            fails += !same(g_wide_out_a, g_wide_out_b, 1);
+        }
+    }
     for (n = 0; n < 4; ++n) { /* long rows: 248 words (the assembly's limit), 256 (C) */
         static const int32_t lengths[4] = {136, 248, 256, 144};
         int32_t n_words = lengths[n], c_out = rnd_range(32, 33);
