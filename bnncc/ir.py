@@ -311,6 +311,7 @@ class ConvLayer(Layer):
     int_fix_thresh: np.ndarray | None = field(repr=False, default=None)  # their float thresholds
     int_fix_table: np.ndarray | None = field(repr=False, default=None)  # (256,) the exact cast x(q)
     int_fix_band: np.ndarray | None = field(repr=False, default=None)  # int32 (lo, hi) per fixed channel
+    group_interleave: bool = False  # sliced weights in blocks of 4 / 2 channel groups (passes/weight_layout.py)
 
     @property
     def binary_macs(self) -> int:
@@ -342,7 +343,7 @@ class ConvLayer(Layer):
         if self.int_input:
             return f"bnn_conv2d_{INT_TYPES[self.int_input][1]}_thresh"
         if self.sliced:
-            return "bnn_conv2d_bin_thresh_sliced"
+            return "bnn_conv2d_bin_thresh_sliced_gi" if self.group_interleave else "bnn_conv2d_bin_thresh_sliced"
         src = "bin" if self.binary_input else "f32"
         dst = "thresh" if isinstance(self.out, Threshold) else "f32"
         grouped = "_grouped" if not self.binary_input and self.real_order == "grouped" else ""

@@ -105,6 +105,11 @@ void bnn_conv2d_bin_thresh(const uint32_t *in, bnn_dims in_d, const uint32_t *we
 void bnn_conv2d_bin_thresh_sliced(const uint32_t *in, bnn_dims in_d, const uint32_t *tw,
                                   const int32_t *thresh, const bnn_window *win, uint32_t *out,
                                   bnn_dims out_d);
+/* Same result from the transposed weights reordered by channel-group blocks (Helium: 2 or 4
+ * groups per vector; layout in bnn_conv_bin.c and docs/semantics.md). c_in a multiple of 32. */
+void bnn_conv2d_bin_thresh_sliced_gi(const uint32_t *in, bnn_dims in_d, const uint32_t *tw,
+                                     const int32_t *thresh, const bnn_window *win, uint32_t *out,
+                                     bnn_dims out_d);
 void bnn_conv2d_bin_f32(const uint32_t *in, bnn_dims in_d, const uint32_t *weights,
                         const float *scale, const float *bias, const bnn_window *win, float *out,
                         bnn_dims out_d);

@@ -281,6 +281,7 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, int32_
 #include <arm_mve.h>
 #define BNN_MVE_HIGH 9 /* lane levels above the twos: lane counts up to 2047 */
 #define BNN_MVE_FOLD 64 /* fours carries kept on the stack before folding (32 input words) */
+#define BNN_GI_FOLD 128 /* the same for the group-interleaved conv (bnn_conv2d_bin_thresh_sliced_gi) */
 
 /* BNN_VCSA: bnn_popcount.h */
 
@@ -326,47 +327,40 @@ static void make_limit(int32_t k_valid, const int32_t *thresh, int32_t n, int32_
         }                                                                                    \
     } while (0)
 
-/* Adds the fours carries carry[0..n) (n <= BNN_MVE_FOLD) into the lane levels lanes[0..8]
- * (4 .. 1024): carry-save trees of eight into 4s, 8s, 16s (then one of four for the rest),
- * their 32s carries summed in registers, then added to the upper levels once. n carries of
- * weight 4 on top of the 4s..16s (at most 28) make at most (4 n + 28) / 32 carries of 32: up to
- * 8 for a full buffer, so four levels (32 .. 256) hold them (three lost 256 when every input bit
- * of 1024 mismatched). Called when the buffer is full and once per pixel. */
+/* Adds the fours carries carry[0..n) (n <= BNN_GI_FOLD) into the lane levels lanes[0..]
+ * (4, 8, ...): carry-save trees of eight into 4s, 8s, 16s (then one of four for the rest). The
+ * loop keeps only those three levels in Q registers (with the tree's temporaries, all eight) and
+ * writes each tree's 32s carry to e[]; they are summed afterwards into five levels 32 .. 512: n
+ * carries of weight 4 on top of the 4s..16s (at most 28) make at most (4 n + 28) / 32 <= 16 of
+ * weight 32 per lane bit (an earlier version with three levels lost 256 when every input bit of
+ * 1024 mismatched). Then one ripple-carry add into the upper lane levels. Called when the buffer
+ * is full and once per pixel. */
 BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, int32_t n,
                                                      uint32x4_t *lanes, int32_t n_lanes)
 {
     uint32x4_t c1 = lanes[0], c2 = lanes[1], c4 = lanes[2], zero = vdupq_n_u32(0u);
-    uint32x4_t h32 = zero, h64 = zero, h128 = zero, h256 = zero, add[4];
+    uint32x4_t h32 = zero, h64 = zero, h128 = zero, h256 = zero, h512 = zero, add[5];
+    uint32x4_t e_buf[BNN_GI_FOLD / 8 + 4], *e_end = e_buf;
+    const uint32x4_t *e;
     int32_t i, k, n8 = n & ~7;
     for (i = 0; i != n8; i += 8) {
-        uint32x4_t ta, tb, fa, fb, e, next;
+        uint32x4_t ta, tb, fa, fb, c;
         BNN_VCSA(ta, c1, c1, carry[i], carry[i + 1]);
         BNN_VCSA(tb, c1, c1, carry[i + 2], carry[i + 3]);
         BNN_VCSA(fa, c2, c2, ta, tb);
         BNN_VCSA(ta, c1, c1, carry[i + 4], carry[i + 5]);
         BNN_VCSA(tb, c1, c1, carry[i + 6], carry[i + 7]);
         BNN_VCSA(fb, c2, c2, ta, tb);
-        BNN_VCSA(e, c4, c4, fa, fb);
-        next = vandq_u32(h32, e);
-        h32 = veorq_u32(h32, e);
-        e = vandq_u32(h64, next);
-        h64 = veorq_u32(h64, next);
-        h256 = veorq_u32(h256, vandq_u32(h128, e));
-        h128 = veorq_u32(h128, e);
+        BNN_VCSA(c, c4, c4, fa, fb);
+        *e_end++ = c;
     }
     if (!BNN_COMPACT && (n & 4) != 0) { /* a tree of four: one carry into the 4s */
-        uint32x4_t ta, tb, f, next;
+        uint32x4_t ta, tb, f;
         BNN_VCSA(ta, c1, c1, carry[n8], carry[n8 + 1]);
         BNN_VCSA(tb, c1, c1, carry[n8 + 2], carry[n8 + 3]);
         BNN_VCSA(f, c2, c2, ta, tb);
-        next = vandq_u32(c4, f);
+        *e_end++ = vandq_u32(c4, f);
         c4 = veorq_u32(c4, f);
-        f = vandq_u32(h32, next);
-        h32 = veorq_u32(h32, next);
-        next = vandq_u32(h64, f);
-        h64 = veorq_u32(h64, f);
-        h256 = veorq_u32(h256, vandq_u32(h128, next));
-        h128 = veorq_u32(h128, next);
         n8 += 4;
     }
     for (i = 0; n8 + i != n; ++i) {
@@ -377,35 +371,38 @@ BNN_ALWAYS_INLINE static inline void fold_carries_at(const uint32x4_t *carry, in
         next = vandq_u32(c2, c);
         c2 = veorq_u32(c2, c);
         c = next;
-        next = vandq_u32(c4, c);
+        *e_end++ = vandq_u32(c4, c);
         c4 = veorq_u32(c4, c);
-        c = next;
-        next = vandq_u32(h32, c);
-        h32 = veorq_u32(h32, c);
-        c = next;
-        next = vandq_u32(h64, c);
-        h64 = veorq_u32(h64, c);
-        c = next;
-        h256 = veorq_u32(h256, vandq_u32(h128, c));
-        h128 = veorq_u32(h128, c);
     }
     lanes[0] = c1;
     lanes[1] = c2;
     lanes[2] = c4;
+    for (e = e_buf; e != e_end; ++e) {
+        uint32x4_t c = *e, next;
+        next = vandq_u32(h32, c);
+        h32 = veorq_u32(h32, c);
+        c = vandq_u32(h64, next);
+        h64 = veorq_u32(h64, next);
+        next = vandq_u32(h128, c);
+        h128 = veorq_u32(h128, c);
+        h512 = veorq_u32(h512, vandq_u32(h256, next));
+        h256 = veorq_u32(h256, next);
+    }
     add[0] = h32;
     add[1] = h64;
     add[2] = h128;
     add[3] = h256;
-    c1 = zero; /* ripple-carry add of the four levels into lanes[3..8] */
+    add[4] = h512;
+    c1 = zero; /* ripple-carry add of the five levels into lanes[3..] */
     for (k = 3; k < n_lanes; ++k) { /* lanes[n_lanes ..] would stay 0: counts fit */
-        uint32x4_t x = lanes[k], y = k < 7 ? add[k - 3] : zero, u = veorq_u32(x, y);
+        uint32x4_t x = lanes[k], y = k < 8 ? add[k - 3] : zero, u = veorq_u32(x, y);
         lanes[k] = veorq_u32(u, c1);
         c1 = vorrq_u32(vandq_u32(x, y), vandq_u32(u, c1));
     }
 }
 
 /* The mid-pixel fold, out of line (the hot loop keeps its registers). */
-BNN_NOINLINE static void fold_carries(const uint32x4_t *carry, int32_t n, uint32x4_t *lanes,
+BNN_NO_SCHEDULE BNN_NOINLINE static void fold_carries(const uint32x4_t *carry, int32_t n, uint32x4_t *lanes,
                                       int32_t n_lanes)
 {
     fold_carries_at(carry, n, lanes, n_lanes);
@@ -684,6 +681,251 @@ BNN_NOINLINE static void sliced_group(const conv_bin_ctx *cx, const uint32_t *tw
     }
 }
 
+/* ---- group-interleaved weights (bnn_conv2d_bin_thresh_sliced_gi) -------------------------
+ * The transposed weights of bnn_conv2d_bin_thresh_sliced, reordered so that one Helium vector
+ * holds G = 4 or 2 channel groups: the groups go in blocks of 4 while 4 remain, then one of 2,
+ * then one of 1 (plain). A block of G groups from group g0 starts at word g0 * K (K = k_h * k_w *
+ * c_in, a multiple of 32); with P = 4 / G bit phases its word 4 s + l is the word of group
+ * g0 + l / P at window bit P s + l % P (s < K / P). Lane l of the vector of step s thus counts
+ * group g0 + l / P over the bits of phase l % P: with G = 4 each lane ends with its group's whole
+ * count (no lane sum), with G = 2 one VREV64 adder sums the two phases. The window position, the
+ * fold of the upper levels and the threshold compare are paid once for the G groups.
+ * The same flash words as the plain layout; c_in must be a multiple of 32. */
+static int32_t gi_block_groups(int32_t groups_left)
+{
+    return groups_left >= 4 ? 4 : groups_left >= 2 ? 2 : 1;
+}
+
+#if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
+typedef struct {
+    int32_t k_valid;
+    uint32x4_t level[BNN_SLICE_LEVELS]; /* lane l: group l / P's limit bits */
+    uint32x4_t never, always;           /* never includes the missing channels of a last group */
+} gi_limit;
+
+static void make_gi_limit(int32_t k_valid, const int32_t *thresh, int32_t n_channels, int32_t g,
+                          int32_t levels, gi_limit *lim)
+{
+    uint32_t lane[BNN_SLICE_LEVELS + 2][4];
+    int32_t p = 4 / g, l, b;
+    for (l = 0; l < 4; ++l) {
+        sliced_limit one;
+        int32_t first = (l / p) * 32, n = n_channels - first < 32 ? n_channels - first : 32;
+        make_limit(k_valid, thresh + first, n, levels, &one);
+        for (b = 0; b < BNN_SLICE_LEVELS; ++b) {
+            lane[b][l] = one.level[b];
+        }
+        lane[BNN_SLICE_LEVELS][l] = one.never;
+        lane[BNN_SLICE_LEVELS + 1][l] = one.always;
+    }
+    lim->k_valid = k_valid;
+    for (b = 0; b < BNN_SLICE_LEVELS; ++b) {
+        lim->level[b] = vldrwq_u32(lane[b]);
+    }
+    lim->never = vldrwq_u32(lane[BNN_SLICE_LEVELS]);
+    lim->always = vldrwq_u32(lane[BNN_SLICE_LEVELS + 1]);
+}
+
+/* Step s of P phases: lane l holds bit P s + l % P of the word (pre-shifted by P - 1 - l % P,
+ * so that the bit sits at 31 - (32 - P (s + 1))) broadcast to the lane. */
+#define BNN_GI_SHIFT(p, s) (32 - (p) * ((s) + 1))
+#define BNN_GI_MISMATCH(t, v, s, p)                                                          \
+    veorq_u32(vldrwq_u32((t) + 4 * (s)),                                                     \
+              vreinterpretq_u32_s32(vshrq_n_s32(                                             \
+                  vreinterpretq_s32_u32(BNN_GI_SHIFT(p, s) == 0                              \
+                                            ? (v)                                            \
+                                            : vshlq_n_u32((v), BNN_GI_SHIFT(p, s) == 0       \
+                                                                   ? 1                       \
+                                                                   : BNN_GI_SHIFT(p, s))),   \
+                  31)))
+
+#define BNN_GI_BLOCK4(t, v, s, p)                                                            \
+    do {                                                                                     \
+        uint32x4_t gb_ta, gb_tb, gb_f;                                                       \
+        BNN_VCSA(gb_ta, v_ones, v_ones, BNN_GI_MISMATCH(t, v, (s), p),                       \
+                 BNN_GI_MISMATCH(t, v, (s) + 1, p));                                         \
+        BNN_VCSA(gb_tb, v_ones, v_ones, BNN_GI_MISMATCH(t, v, (s) + 2, p),                   \
+                 BNN_GI_MISMATCH(t, v, (s) + 3, p));                                         \
+        BNN_VCSA(gb_f, v_twos, v_twos, gb_ta, gb_tb);                                        \
+        *carry_end++ = gb_f;                                                                 \
+    } while (0)
+
+/* One input word (32 bits, all G groups): 8 G vectors, 2 G carries. */
+#define BNN_GI_WORD(word, t, g)                                                              \
+    do {                                                                                     \
+        if ((g) == 4) {                                                                      \
+            uint32x4_t gw_v = vdupq_n_u32(word);                                             \
+            BNN_GI_BLOCK4(t, gw_v, 0, 1);                                                    \
+            BNN_GI_BLOCK4(t, gw_v, 4, 1);                                                    \
+            BNN_GI_BLOCK4(t, gw_v, 8, 1);                                                    \
+            BNN_GI_BLOCK4(t, gw_v, 12, 1);                                                   \
+            BNN_GI_BLOCK4(t, gw_v, 16, 1);                                                   \
+            BNN_GI_BLOCK4(t, gw_v, 20, 1);                                                   \
+            BNN_GI_BLOCK4(t, gw_v, 24, 1);                                                   \
+            BNN_GI_BLOCK4(t, gw_v, 28, 1);                                                   \
+        } else {                                                                             \
+            uint32x4_t gw_v = vshlq_u32(vdupq_n_u32(word), pair_shift);                      \
+            BNN_GI_BLOCK4(t, gw_v, 0, 2);                                                    \
+            BNN_GI_BLOCK4(t, gw_v, 4, 2);                                                    \
+            BNN_GI_BLOCK4(t, gw_v, 8, 2);                                                    \
+            BNN_GI_BLOCK4(t, gw_v, 12, 2);                                                   \
+        }                                                                                    \
+    } while (0)
+
+/* The G groups of one pixel into out[0 .. G). levels: counter levels of the whole window (a
+ * lane sees K G / 4 of its bits). */
+BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline void gi_pixel(const conv_bin_ctx *cx,
+                                                              const window_at *at,
+                                                              const uint32_t *tw,
+                                                              const gi_limit *lim, uint32_t *out,
+                                                              const int32_t g, const int32_t levels)
+{
+    static const int32_t pair_shift_init[4] = {1, 0, 1, 0}; /* P - 1 - l % P for P = 2 */
+    const bnn_window *win = cx->win;
+    const int32_t c_in = cx->in_d.c, words = cx->words, step_words = 32 * g;
+    const int32_t lane_levels = g == 4 ? levels : levels - 1 < 5 ? 5 : levels - 1;
+    const int32x4_t pair_shift = vldrwq_s32(pair_shift_init);
+    uint32x4_t v_ones = vdupq_n_u32(0u), v_twos = v_ones, borrow = v_ones, carry = v_ones;
+    uint32x4_t v_lanes[BNN_SLICE_LEVELS + 1];
+    uint32x4_t v_carry[BNN_GI_FOLD], *carry_end = v_carry;
+    int32_t ky, kx, b;
+    for (b = 0; b < lane_levels; ++b) {
+        v_lanes[b] = v_ones;
+    }
+    for (ky = at->ky0; ky < at->ky1; ++ky) {
+        const uint32_t *row = cx->in + (at->iy0 + ky * win->dil_h) * cx->in_d.w * words;
+        const uint32_t *t = tw + (size_t)(ky * win->k_w + at->kx0) * c_in * g;
+        /* the valid taps of a row are contiguous words when dil_w is 1 (c_in: whole words) */
+        int32_t runs = win->dil_w == 1 ? 1 : at->kx1 - at->kx0;
+        int32_t run_words = win->dil_w == 1 ? (at->kx1 - at->kx0) * words : words;
+        for (kx = 0; kx < runs; ++kx) {
+            const uint32_t *a = row + (at->ix0 + (at->kx0 + kx) * win->dil_w) * words;
+            int32_t j;
+            for (j = 0; j < run_words; ++j, t += step_words) {
+                uint32_t word = a[j];
+                BNN_GI_WORD(word, t, g);
+                if (carry_end - v_carry > BNN_GI_FOLD - 2 * g) {
+                    fold_carries(v_carry, (int32_t)(carry_end - v_carry), v_lanes + 2,
+                                 lane_levels - 2);
+                    carry_end = v_carry;
+                }
+            }
+        }
+    }
+    fold_carries_at(v_carry, (int32_t)(carry_end - v_carry), v_lanes + 2, lane_levels - 2);
+    v_lanes[0] = v_ones;
+    v_lanes[1] = v_twos;
+    /* count <= limit, lane-wise: no borrow out of limit - count. With g == 2 the count of level
+     * b is first summed over lanes 0 + 1 and 2 + 3 (VREV64; both lanes of a pair get the sum). */
+    for (b = 0; b < levels; ++b) {
+        uint32x4_t l = lim->level[b], c = b < lane_levels ? v_lanes[b] : vdupq_n_u32(0u);
+        if (g == 2) {
+            uint32x4_t y = vrev64q_u32(c), u = veorq_u32(c, y), sum = veorq_u32(u, carry);
+            carry = vorrq_u32(vandq_u32(c, y), vandq_u32(u, carry));
+            c = sum;
+        }
+        borrow = vorrq_u32(vbicq_u32(vorrq_u32(c, borrow), l), vandq_u32(l, vandq_u32(c, borrow)));
+    }
+    borrow = vorrq_u32(vbicq_u32(vmvnq_u32(borrow), lim->never), lim->always);
+    if (g == 4) {
+        vstrwq_u32(out, borrow);
+    } else {
+        out[0] = vgetq_lane_u32(borrow, 0);
+        out[1] = vgetq_lane_u32(borrow, 2);
+    }
+}
+
+#define BNN_GI_PIXEL(name, g, levels)                                                        \
+    BNN_NO_SCHEDULE BNN_NOINLINE static void name(const conv_bin_ctx *cx, const window_at *at, \
+                                                  const uint32_t *tw, const gi_limit *lim,    \
+                                                  uint32_t *out)                              \
+    {                                                                                        \
+        gi_pixel(cx, at, tw, lim, out, g, levels);                                           \
+    }
+#if !BNN_COMPACT
+BNN_GI_PIXEL(gi_pixel_2_narrow, 2, BNN_NARROW_LEVELS)
+BNN_GI_PIXEL(gi_pixel_4_narrow, 4, BNN_NARROW_LEVELS)
+#endif
+BNN_GI_PIXEL(gi_pixel_2_wide, 2, BNN_SLICE_LEVELS)
+BNN_GI_PIXEL(gi_pixel_4_wide, 4, BNN_SLICE_LEVELS)
+
+/* One block of g groups (n_channels channels from the block's first) over all pixels. */
+BNN_NOINLINE static void gi_block(const conv_bin_ctx *cx, const uint32_t *tw,
+                                  const int32_t *thresh, int32_t n_channels, int32_t g,
+                                  uint32_t *out, bnn_dims out_d)
+{
+    gi_limit cache[BNN_LIMIT_CACHE];
+    int32_t out_words = BNN_WORDS(out_d.c), oy, ox, i, n_cached = 0;
+    int narrow = !BNN_COMPACT && cx->levels <= BNN_NARROW_LEVELS;
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox, out += out_words) {
+            window_at at = locate(cx, oy, ox);
+            const gi_limit *lim = NULL;
+            for (i = 0; i < n_cached; ++i) {
+                if (cache[i].k_valid == at.k_valid) {
+                    lim = &cache[i];
+                    break;
+                }
+            }
+            if (lim == NULL) {
+                i = n_cached < BNN_LIMIT_CACHE ? n_cached++ : BNN_LIMIT_CACHE - 1;
+                make_gi_limit(at.k_valid, thresh, n_channels, g, cx->levels, &cache[i]);
+                lim = &cache[i];
+            }
+#if !BNN_COMPACT
+            if (narrow) {
+                if (g == 4) {
+                    gi_pixel_4_narrow(cx, &at, tw, lim, out);
+                } else {
+                    gi_pixel_2_narrow(cx, &at, tw, lim, out);
+                }
+                continue;
+            }
+#endif
+            (void)narrow;
+            if (g == 4) {
+                gi_pixel_4_wide(cx, &at, tw, lim, out);
+            } else {
+                gi_pixel_2_wide(cx, &at, tw, lim, out);
+            }
+        }
+    }
+}
+#else
+/* Without Helium: the plain bit loop over the interleaved words (the layout is chosen for
+ * Helium cores only; this keeps every build able to run a model compiled for one). */
+static void gi_block(const conv_bin_ctx *cx, const uint32_t *tw, const int32_t *thresh,
+                     int32_t n_channels, int32_t g, uint32_t *out, bnn_dims out_d)
+{
+    const bnn_window *win = cx->win;
+    int32_t c_in = cx->in_d.c, p = 4 / g, out_words = BNN_WORDS(out_d.c);
+    int32_t oy, ox, o, ky, kx, ci;
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ++ox, out += out_words) {
+            window_at at = locate(cx, oy, ox);
+            for (o = 0; o < g; ++o) {
+                out[o] = 0u; /* the bits of missing channels stay 0 */
+            }
+            for (o = 0; o < n_channels; ++o) {
+                int32_t lane_base = (o / 32) * p, count = 0;
+                for (ky = at.ky0; ky < at.ky1; ++ky) {
+                    for (kx = at.kx0; kx < at.kx1; ++kx) {
+                        const uint32_t *a = cx->in + ((at.iy0 + ky * win->dil_h) * cx->in_d.w +
+                                                      at.ix0 + kx * win->dil_w) * cx->words;
+                        for (ci = 0; ci < c_in; ++ci) {
+                            int32_t j = (ky * win->k_w + kx) * c_in + ci;
+                            uint32_t w = tw[4 * (j / p) + lane_base + j % p];
+                            count += (int32_t)(((w >> (o % 32)) ^ (a[ci / 32] >> (ci % 32))) & 1u);
+                        }
+                    }
+                }
+                out[o / 32] |= (uint32_t)(at.k_valid - 2 * count >= thresh[o]) << (o % 32);
+            }
+        }
+    }
+}
+#endif
+
 /* Channels in group g (32 but for the last group). */
 static int32_t group_channels(bnn_dims out_d, int32_t g)
 {
@@ -755,6 +997,24 @@ void bnn_conv2d_bin_thresh_sliced(const uint32_t *in, bnn_dims in_d, const uint3
     for (g = 0; g * 32 < out_d.c; ++g) {
         sliced_group(&cx, tw + g * bits, thresh + g * 32, group_channels(out_d, g), out + g,
                      out_d);
+    }
+}
+
+void bnn_conv2d_bin_thresh_sliced_gi(const uint32_t *in, bnn_dims in_d, const uint32_t *tw,
+                                     const int32_t *thresh, const bnn_window *win, uint32_t *out,
+                                     bnn_dims out_d)
+{
+    conv_bin_ctx cx = make_ctx(in, in_d, win);
+    int32_t bits = win->k_h * win->k_w * in_d.c, groups = BNN_WORDS(out_d.c), g0 = 0;
+    while (g0 < groups) {
+        int32_t g = gi_block_groups(groups - g0);
+        int32_t n = out_d.c - g0 * 32 < 32 * g ? out_d.c - g0 * 32 : 32 * g;
+        if (g == 1) {
+            sliced_group(&cx, tw + g0 * bits, thresh + g0 * 32, n, out + g0, out_d);
+        } else {
+            gi_block(&cx, tw + g0 * bits, thresh + g0 * 32, n, g, out + g0, out_d);
+        }
+        g0 += g;
     }
 }
 

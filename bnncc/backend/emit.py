@@ -24,6 +24,7 @@ KERNEL_FILES = {
     "bnn_unpack_bits_chw_f32": "bnn_pack.c",
     "bnn_conv2d_bin_thresh": "bnn_conv_bin.c",
     "bnn_conv2d_bin_thresh_sliced": "bnn_conv_bin.c",
+    "bnn_conv2d_bin_thresh_sliced_gi": "bnn_conv_bin.c",
     "bnn_conv2d_bin_f32": "bnn_conv_bin.c",
     "bnn_conv2d_f32_thresh": "bnn_conv_real.c",
     "bnn_conv2d_f32_f32": "bnn_conv_real.c",

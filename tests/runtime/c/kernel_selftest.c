@@ -137,6 +137,43 @@ static void fill_params(int32_t n, int32_t max_abs)
     }
 }
 
+#if SELFTEST_WIDE
+/* Transposed weights (groups of `bits` words) -> the group-interleaved layout of
+ * bnn_conv2d_bin_thresh_sliced_gi: blocks of 4 groups while 4 remain, then 2, then 1; in a block
+ * of g groups (p = 4 / g), word 4 s + l = group l / p's word at bit p s + l % p. */
+static void to_gi(const uint32_t *tw, int32_t groups, int32_t bits, uint32_t *gi)
+{
+    int32_t g0 = 0, g, p, s, l;
+    while (g0 < groups) {
+        g = groups - g0 >= 4 ? 4 : groups - g0 >= 2 ? 2 : 1;
+        p = 4 / g;
+        for (s = 0; s < bits / p; ++s) {
+            for (l = 0; l < 4; ++l) {
+                gi[g0 * bits + 4 * s + l] = tw[(g0 + l / p) * bits + p * s + l % p];
+            }
+        }
+        g0 += g;
+    }
+}
+
+static uint32_t g_gi[4608];
+
+/* bnn_conv2d_bin_thresh_sliced_gi on tw against the reference on the plain layout. */
+static int32_t check_gi(const uint32_t *in, bnn_dims in_d, const uint32_t *tw,
+                        const int32_t *thresh, const bnn_window *win, uint32_t *out_a,
+                        uint32_t *out_b, bnn_dims out_d)
+{
+    int32_t bits = win->k_h * win->k_w * in_d.c;
+    if (in_d.c % 32 != 0) {
+        return 0;
+    }
+    to_gi(tw, BNN_WORDS(out_d.c), bits, g_gi);
+    bnn_conv2d_bin_thresh_sliced_gi(in, in_d, g_gi, thresh, win, out_a, out_d);
+    bnn_conv2d_bin_thresh_sliced_ref(in, in_d, tw, thresh, win, out_b, out_d);
+    return !same(out_a, out_b, out_d.h * out_d.w * BNN_WORDS(out_d.c));
+}
+#endif
+
 /* The sliced conv on random transposed weights (in g_w, channels past c_out 0), if the
  * window fits it and the buffer. */
 static int32_t check_conv_bin_sliced(const bnn_window *win, bnn_dims in_d, bnn_dims out_d)
@@ -153,7 +190,14 @@ static int32_t check_conv_bin_sliced(const bnn_window *win, bnn_dims in_d, bnn_d
     }
     bnn_conv2d_bin_thresh_sliced(g_in, in_d, g_w, g_thresh_i, win, g_out_a, out_d);
     bnn_conv2d_bin_thresh_sliced_ref(g_in, in_d, g_w, g_thresh_i, win, g_out_b, out_d);
-    return !same(g_out_a, g_out_b, out_d.h * out_d.w * BNN_WORDS(out_d.c));
+    if (!same(g_out_a, g_out_b, out_d.h * out_d.w * BNN_WORDS(out_d.c))) {
+        return 1;
+    }
+#if SELFTEST_WIDE
+    return check_gi(g_in, in_d, g_w, g_thresh_i, win, g_out_a, g_out_b, out_d);
+#else
+    return 0;
+#endif
 }
 
 static int32_t check_conv_bin(void)
@@ -364,7 +408,8 @@ static int32_t check_dense_rows_on(uint32_t *in, int32_t n_words, uint32_t *w,
 #define WIDE_BITS 4608
 static uint32_t g_wide_tw[WIDE_BITS];
 static uint32_t g_wide_in[4 * 4 * 16];
-static uint32_t g_wide_out_a[4 * 4], g_wide_out_b[4 * 4];
+static uint32_t g_wide_out_a[64], g_wide_out_b[64];
+static int32_t g_wide_thresh[256];
 static uint32_t g_wide_tmp[4 * 144];
 static uint32_t g_rows_w[256 * 33];
 
@@ -425,6 +470,53 @@ static int32_t check_wide(void)
         fails += !same(g_wide_out_a, g_wide_out_b, c_out);
         fails += check_dense_i4(g_wide_in, n_words, k, g_wide_tw, c_out, g_wide_tmp,
                                 g_wide_out_a, g_wide_out_b);
+    }
+    for (n = 0; n < 16; ++n) { /* several groups: the group-interleaved layout (Helium blocks of
+                                 * 4 and 2 groups), windows of 32 .. 4608 bits, borders, strides */
+        static const int32_t shapes[8][2] = {{128, 128}, {64, 64}, {64, 256}, {96, 100},
+                                             {512, 64}, {32, 200}, {160, 96}, {256, 72}};
+        bnn_window win = {3, 3, 1, 1, 1, 1, 1, 1};
+        int32_t c_in = shapes[n % 8][0], c_out = shapes[n % 8][1], bits, groups, g;
+        bnn_dims in_d, out_d;
+        if (n >= 8) { /* 1x1, stride 2, dilation 2, no padding */
+            win.k_h = n % 2 ? 1 : 3;
+            win.k_w = win.k_h;
+            win.stride_h = win.stride_w = 1 + n % 3 / 2;
+            win.dil_h = win.dil_w = 1 + (n % 4 == 0);
+            win.pad_top = win.pad_left = n % 3 == 0 ? 0 : 1;
+        }
+        bits = win.k_h * win.k_w * c_in;
+        groups = BNN_WORDS(c_out);
+        if (groups * bits > 4608) {
+            c_out = 32 * (4608 / bits) - 5;
+            groups = BNN_WORDS(c_out);
+        }
+        in_d.h = rnd_range(2, 4); /* at most 16 pixels of 16 words */
+        in_d.w = rnd_range(1, 4);
+        in_d.c = c_in;
+        out_d.c = c_out;
+        out_d.h = (in_d.h + 2 * win.pad_top - win.dil_h * (win.k_h - 1) - 1) / win.stride_h + 1;
+        out_d.w = (in_d.w + 2 * win.pad_left - win.dil_w * (win.k_w - 1) - 1) / win.stride_w + 1;
+        if (out_d.h < 1 || out_d.w < 1 || out_d.h * out_d.w * groups > 64) {
+            continue;
+        }
+        fill_bits(g_wide_in, in_d.h * in_d.w, c_in);
+        for (g = 0; g < groups; ++g) {
+            int32_t m = c_out - g * 32 < 32 ? c_out - g * 32 : 32;
+            for (j = 0; j < bits; ++j) {
+                g_wide_tw[g * bits + j] = rnd() & (0xffffffffu >> (32 - m));
+            }
+        }
+        for (j = 0; j < c_out; ++j) {
+            g_wide_thresh[j] = rnd_range(-bits / 8, bits / 8);
+        }
+        fails += check_gi(g_wide_in, in_d, g_wide_tw, g_wide_thresh, &win, g_wide_out_a, g_wide_out_b, out_d);
+        memset(g_wide_in, 0xff, sizeof g_wide_in); /* every bit a mismatch (c_in: whole words) */
+        memset(g_wide_tw, 0, sizeof g_wide_tw);
+        for (j = 0; j < c_out; ++j) { /* dots from -bits up: thresholds across them */
+            g_wide_thresh[j] = -bits + 16 * (j % 64) - 8;
+        }
+        fails += check_gi(g_wide_in, in_d, g_wide_tw, g_wide_thresh, &win, g_wide_out_a, g_wide_out_b, out_d);
     }
     for (n = 0; n < 4; ++n) { /* every bit a mismatch: counts at the top of each counter level
                                  * (a lost carry of 256 or more flips the outputs near -K) */
