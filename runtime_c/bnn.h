@@ -12,6 +12,8 @@
  *  - Transposed weights (bnn_conv2d_bin_thresh_sliced): per group of 32 output channels,
  *    k_h*k_w*c_in words, word (ky * k_w + kx) * c_in + ci holding in bit i the weight bit of
  *    output channel g*32 + i at that tap and input channel (bits of missing channels 0).
+ *    bnn_conv2d_bin_thresh_sliced_gi reads the same words in blocks of 4, 2 or 1 groups
+ *    (docs/semantics.md, bnn_conv_bin.c).
  *  - Packed binary weights of a dense on BITS input: per output channel, n_words words, laid out
  *    exactly as the input vector (the compiler permutes them to the producer's HWC layout).
  *  - Packed binary weights of a conv / dense on REAL input: per output channel,

@@ -523,23 +523,12 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline uint32_t sliced_pixel(
              * second expansion of BNN_FULL_WORD: left out of the compact build) */
             const uint32_t *a = row + (at->ix0 + at->kx0) * words;
             const uint32_t *t = tw + (ky * win->k_w + at->kx0) * c_in;
-#if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
-            /* indexed: GCC spilled the end pointer form's word pointer once per word (conv64
-             * M55 7.27 -> 7.53; the scalar cores would gain too, M0+ 1.96 -> 2.09, not yet taken) */
             int32_t j, n_words = (at->kx1 - at->kx0) * words;
             for (j = 0; j < n_words; ++j, t += 32) {
                 uint32_t word = a[j];
                 BNN_FULL_WORD(word, t);
                 BNN_FOLD_IF_FULL();
             }
-#else
-            const uint32_t *a_end = a + (at->kx1 - at->kx0) * words;
-            for (; a != a_end; ++a, t += 32) {
-                uint32_t word = *a;
-                BNN_FULL_WORD(word, t);
-                BNN_FOLD_IF_FULL();
-            }
-#endif
             continue;
         }
         for (kx = at->kx0; kx < at->kx1; ++kx) {
@@ -812,7 +801,9 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline void gi_pixel(const conv_bin_ctx
             }
         }
     }
-    fold_carries_at(v_carry, (int32_t)(carry_end - v_carry), v_lanes + 2, lane_levels - 2);
+    /* out of line: inlined here, GCC spilled the tree (56 instructions per eight carries, 48 in
+     * fold_carries) */
+    fold_carries(v_carry, (int32_t)(carry_end - v_carry), v_lanes + 2, lane_levels - 2);
     v_lanes[0] = v_ones;
     v_lanes[1] = v_twos;
     /* count <= limit, lane-wise: no borrow out of limit - count. With g == 2 the count of level
