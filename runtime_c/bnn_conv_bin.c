@@ -688,7 +688,7 @@ static int32_t gi_block_groups(int32_t groups_left)
 #if defined(__ARM_FEATURE_MVE) && !defined(BNN_NO_MVE)
 typedef struct {
     int32_t k_valid;
-    uint32x4_t level[BNN_SLICE_LEVELS]; /* lane l: group l / P's limit bits */
+    uint32x4_t not_level[BNN_SLICE_LEVELS]; /* lane l: group l / P's limit bits, inverted */
     uint32x4_t never, always;           /* never includes the missing channels of a last group */
 } gi_limit;
 
@@ -697,19 +697,21 @@ static void make_gi_limit(int32_t k_valid, const int32_t *thresh, int32_t n_chan
 {
     uint32_t lane[BNN_SLICE_LEVELS + 2][4];
     int32_t p = 4 / g, l, b;
-    for (l = 0; l < 4; ++l) {
+    for (l = 0; l < 4; l += p) { /* once per group, copied to its p lanes */
         sliced_limit one;
-        int32_t first = (l / p) * 32, n = n_channels - first < 32 ? n_channels - first : 32;
+        int32_t first = (l / p) * 32, n = n_channels - first < 32 ? n_channels - first : 32, q;
         make_limit(k_valid, thresh + first, n, levels, &one);
-        for (b = 0; b < BNN_SLICE_LEVELS; ++b) {
-            lane[b][l] = one.level[b];
+        for (q = l; q < l + p; ++q) {
+            for (b = 0; b < BNN_SLICE_LEVELS; ++b) {
+                lane[b][q] = one.level[b];
+            }
+            lane[BNN_SLICE_LEVELS][q] = one.never;
+            lane[BNN_SLICE_LEVELS + 1][q] = one.always;
         }
-        lane[BNN_SLICE_LEVELS][l] = one.never;
-        lane[BNN_SLICE_LEVELS + 1][l] = one.always;
     }
     lim->k_valid = k_valid;
     for (b = 0; b < BNN_SLICE_LEVELS; ++b) {
-        lim->level[b] = vldrwq_u32(lane[b]);
+        lim->not_level[b] = vmvnq_u32(vldrwq_u32(lane[b]));
     }
     lim->never = vldrwq_u32(lane[BNN_SLICE_LEVELS]);
     lim->always = vldrwq_u32(lane[BNN_SLICE_LEVELS + 1]);
@@ -781,22 +783,31 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline void gi_pixel(const conv_bin_ctx
     for (b = 0; b < lane_levels; ++b) {
         v_lanes[b] = v_ones;
     }
-    for (ky = at->ky0; ky < at->ky1; ++ky) {
-        const uint32_t *row = cx->in + (at->iy0 + ky * win->dil_h) * cx->in_d.w * words;
-        const uint32_t *t = tw + (size_t)(ky * win->k_w + at->kx0) * c_in * g;
-        /* the valid taps of a row are contiguous words when dil_w is 1 (c_in: whole words) */
-        int32_t runs = win->dil_w == 1 ? 1 : at->kx1 - at->kx0;
-        int32_t run_words = win->dil_w == 1 ? (at->kx1 - at->kx0) * words : words;
-        for (kx = 0; kx < runs; ++kx) {
-            const uint32_t *a = row + (at->ix0 + (at->kx0 + kx) * win->dil_w) * words;
-            int32_t j;
-            for (j = 0; j < run_words; ++j, t += step_words) {
-                uint32_t word = a[j];
-                BNN_GI_WORD(word, t, g);
-                if (carry_end - v_carry > BNN_GI_FOLD - 2 * g) {
-                    fold_carries(v_carry, (int32_t)(carry_end - v_carry), v_lanes + 2,
-                                 lane_levels - 2);
-                    carry_end = v_carry;
+    {
+        /* row pointers stepped by constant strides; the valid taps of a row are contiguous
+         * words when dil_w is 1 (c_in: whole words), one run per row */
+        const int32_t row_step = win->dil_h * cx->in_d.w * words, t_row_step = win->k_w * c_in * g;
+        const int32_t dense_row = win->dil_w == 1;
+        const int32_t runs = dense_row ? 1 : at->kx1 - at->kx0;
+        const int32_t run_words = dense_row ? (at->kx1 - at->kx0) * words : words;
+        const int32_t run_step = win->dil_w * words;
+        const uint32_t *row = cx->in + ((at->iy0 + at->ky0 * win->dil_h) * cx->in_d.w + at->ix0 +
+                                        at->kx0 * win->dil_w) * words;
+        const uint32_t *t_row = tw + (size_t)(at->ky0 * win->k_w + at->kx0) * c_in * g;
+        for (ky = at->ky1 - at->ky0; ky != 0; --ky, row += row_step, t_row += t_row_step) {
+            const uint32_t *t = t_row, *a = row;
+            for (kx = runs; kx != 0; --kx, a += run_step) {
+                int32_t j;
+                for (j = 0; j < run_words; ++j, t += step_words) {
+                    uint32_t word = a[j];
+                    BNN_GI_WORD(word, t, g);
+                    /* windows below 1024 bits in pairs: at most 124 carries, never full */
+                    if ((g == 4 || levels > BNN_SMALL_LEVELS) &&
+                        carry_end - v_carry > BNN_GI_FOLD - 2 * g) {
+                        fold_carries(v_carry, (int32_t)(carry_end - v_carry), v_lanes + 2,
+                                     lane_levels - 2);
+                        carry_end = v_carry;
+                    }
                 }
             }
         }
@@ -808,14 +819,18 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline void gi_pixel(const conv_bin_ctx
     v_lanes[1] = v_twos;
     /* count <= limit, lane-wise: no borrow out of limit - count. With g == 2 the count of level
      * b is first summed over lanes 0 + 1 and 2 + 3 (VREV64; both lanes of a pair get the sum). */
-    for (b = 0; b < levels; ++b) {
-        uint32x4_t l = lim->level[b], c = b < lane_levels ? v_lanes[b] : vdupq_n_u32(0u);
+    for (b = 0; b < levels; ++b) { /* borrow = majority(~limit, count, borrow) */
+        uint32x4_t nl = lim->not_level[b], c = b < lane_levels ? v_lanes[b] : vdupq_n_u32(0u);
+        uint32x4_t u;
         if (g == 2) {
-            uint32x4_t y = vrev64q_u32(c), u = veorq_u32(c, y), sum = veorq_u32(u, carry);
+            uint32x4_t y = vrev64q_u32(c), sum;
+            u = veorq_u32(c, y);
+            sum = veorq_u32(u, carry);
             carry = vorrq_u32(vandq_u32(c, y), vandq_u32(u, carry));
             c = sum;
         }
-        borrow = vorrq_u32(vbicq_u32(vorrq_u32(c, borrow), l), vandq_u32(l, vandq_u32(c, borrow)));
+        u = veorq_u32(nl, c);
+        borrow = vorrq_u32(vandq_u32(nl, c), vandq_u32(u, borrow));
     }
     borrow = vorrq_u32(vbicq_u32(vmvnq_u32(borrow), lim->never), lim->always);
     if (g == 4) {
@@ -834,6 +849,7 @@ BNN_NO_SCHEDULE BNN_ALWAYS_INLINE static inline void gi_pixel(const conv_bin_ctx
         gi_pixel(cx, at, tw, lim, out, g, levels);                                           \
     }
 #if !BNN_COMPACT
+BNN_GI_PIXEL(gi_pixel_2_small, 2, BNN_SMALL_LEVELS)
 BNN_GI_PIXEL(gi_pixel_2_narrow, 2, BNN_NARROW_LEVELS)
 BNN_GI_PIXEL(gi_pixel_4_narrow, 4, BNN_NARROW_LEVELS)
 #endif
@@ -864,6 +880,10 @@ BNN_NOINLINE static void gi_block(const conv_bin_ctx *cx, const uint32_t *tw,
                 lim = &cache[i];
             }
 #if !BNN_COMPACT
+            if (g == 2 && cx->levels <= BNN_SMALL_LEVELS) {
+                gi_pixel_2_small(cx, &at, tw, lim, out);
+                continue;
+            }
             if (narrow) {
                 if (g == 4) {
                     gi_pixel_4_narrow(cx, &at, tw, lim, out);
