@@ -667,6 +667,14 @@ static int32_t check_pool_and_pack(void)
         bnn_maxpool_f32(g_fin, in_d, &win, (float *)g_out_a, out_d);
         bnn_maxpool_f32_ref(g_fin, in_d, &win, (float *)g_out_b, out_d);
         fails += !same(g_out_a, g_out_b, c * out_d.h * out_d.w);
+        for (i = 0; i < c * in_d.h * in_d.w; ++i) { /* -0, NaN, inf, denormals in planes too */
+            static const uint32_t special[9] = {0x80000000u, 0x00000000u, 0x80000001u,
+                                                0x00000001u, 0x7fc00000u, 0xffc00000u,
+                                                0x7f800000u, 0xff800000u, 0x7f800001u};
+            if (rnd() % 4 == 0) {
+                memcpy(&g_fin[i], &special[rnd() % 9], sizeof(float));
+            }
+        }
         bnn_pack_chw_f32(g_fin, in_d, g_out_a);
         bnn_pack_chw_f32_ref(g_fin, in_d, g_out_b);
         fails += !same(g_out_a, g_out_b, in_d.h * in_d.w * words);
