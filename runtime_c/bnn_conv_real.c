@@ -55,6 +55,135 @@ static void gather_pairs(const float *in, bnn_dims in_d, const bnn_window *win, 
     }
 }
 
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2) && !defined(BNN_NO_MVE) && !BNN_COMPACT
+/* Helium with float (M55): four output pixels of a row at once, one per vector lane. Each lane
+ * runs the same sums in the same order as the scalar code (acc = 0, then acc + x or acc - x tap by
+ * tap), and VADD.F32 rounds to nearest like the scalar add. But Helium's float instructions run
+ * with the standard FPSCR value (Armv8.1-M: flush-to-zero and default NaN): a denormal input, sum
+ * or threshold would become 0 there and not in the scalar code or in onnxruntime. So the vector
+ * path runs only when no input x has 0 < |x| < 2^-103 and no threshold is denormal: every input
+ * is then 0 or a multiple of 2^-126, so is every partial sum, and a nonzero one is never
+ * denormal; NaN and inf inputs give a NaN or inf sum and the same comparison in both. Otherwise,
+ * and for float outputs (scale * acc + bias could be denormal), the scalar loop runs. */
+#include <arm_mve.h>
+#define BNN_REAL_MVE 1
+#define BNN_REAL_MVE_TAPS 64 /* taps gathered as vector pairs: 2 KiB of stack */
+
+/* Pixels (oy, ox + l), l < n_px (lanes past n_px and taps outside the image hold -0), as vector
+ * pairs vp[2t] = -x, vp[2t + 1] = +x in weight order; padded to a multiple of 4 taps with -0. */
+static void gather_pairs4(const float *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
+                          int32_t ox, int32_t n_px, float32x4_t *vp)
+{
+    int32_t plane = in_d.h * in_d.w, ci, ky, kx, l, t = 0;
+    int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
+    /* every lane's row of taps inside the image, lanes at consecutive inputs: vector loads */
+    int contiguous = n_px == 4 && win->stride_w == 1 && ix0 >= 0 &&
+                     ix0 + 3 + (win->k_w - 1) * win->dil_w < in_d.w;
+    const float32x4_t zero = vdupq_n_f32(-0.0f);
+    for (ci = 0; ci < in_d.c; ++ci) {
+        for (ky = 0; ky < win->k_h; ++ky) {
+            int32_t iy = iy0 + ky * win->dil_h;
+            const float *row = in + ci * plane + iy * in_d.w;
+            for (kx = 0; kx < win->k_w; ++kx, ++t) {
+                float32x4_t x;
+                if (iy < 0 || iy >= in_d.h) {
+                    vp[2 * t] = zero;
+                    vp[2 * t + 1] = zero;
+                    continue;
+                }
+                if (contiguous) {
+                    x = vldrwq_f32(row + ix0 + kx * win->dil_w);
+                } else {
+                    float lane[4];
+                    for (l = 0; l < 4; ++l) {
+                        int32_t ix = ix0 + l * win->stride_w + kx * win->dil_w;
+                        lane[l] = l < n_px && ix >= 0 && ix < in_d.w ? row[ix] : -0.0f;
+                    }
+                    x = vldrwq_f32(lane);
+                }
+                /* (-0 lanes: -(-0) = +0 as the +x pair, never read with a 1 bit outside: the
+                 * scalar code keeps (-0, -0); +0 added to an accumulator that started at +0 and
+                 * only saw sums is the same as -0: acc + (+0) == acc + (-0) unless acc == -0,
+                 * which a sum starting at +0 never is) */
+                vp[2 * t] = vnegq_f32(x);
+                vp[2 * t + 1] = x;
+            }
+        }
+    }
+    for (; t % 4 != 0; ++t) {
+        vp[2 * t] = zero;
+        vp[2 * t + 1] = zero;
+    }
+}
+
+/* The four lanes' sums over the k taps of weight row w, in tap order. */
+static inline float32x4_t add_pairs4(const float32x4_t *vp, const uint32_t *w, int32_t k)
+{
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    int32_t groups = (k + 3) / 4;
+    while (groups > 0) {
+        uint32_t bits = *w++;
+        int32_t m = groups < 8 ? groups : 8;
+        groups -= m;
+        do {
+            acc = vaddq_f32(acc, vp[bits & 1u]);
+            acc = vaddq_f32(acc, vp[2 + ((bits >> 1) & 1u)]);
+            acc = vaddq_f32(acc, vp[4 + ((bits >> 2) & 1u)]);
+            acc = vaddq_f32(acc, vp[6 + ((bits >> 3) & 1u)]);
+            bits >>= 4;
+            vp += 8;
+        } while (--m != 0);
+    }
+    return acc;
+}
+
+/* 1 if no input is a nonzero below 2^-103 in magnitude and no threshold is denormal. */
+static int flush_safe(const float *in, int32_t n, const float *thresh, int32_t n_thresh)
+{
+    const uint32_t *u = (const uint32_t *)(const void *)in;
+    const uint32_t *t = (const uint32_t *)(const void *)thresh;
+    int32_t i;
+    uint32_t tiny = 0u;
+    for (i = 0; i < n; ++i) { /* (u << 1) - 1 wraps for +-0: 0 < |x| < 2^-103 */
+        tiny |= (uint32_t)((u[i] << 1) - 1u < 0x17ffffffu);
+    }
+    for (i = 0; i < n_thresh; ++i) { /* 0 < |t| < 2^-126 */
+        tiny |= (uint32_t)((t[i] << 1) - 1u < 0x00ffffffu);
+    }
+    return tiny == 0u;
+}
+
+static void conv_real_thresh_mve(const float *in, bnn_dims in_d, const uint32_t *weights,
+                                 const float *thresh, const bnn_window *win, uint32_t *out,
+                                 bnn_dims out_d)
+{
+    static const uint32_t lane_init[4] = {0u, 1u, 2u, 3u};
+    int32_t k = in_d.c * win->k_h * win->k_w, w_words = BNN_WORDS(k);
+    int32_t out_words = BNN_WORDS(out_d.c), oy, ox, o;
+    const uint32x4_t offsets = vmulq_n_u32(vldrwq_u32(lane_init), (uint32_t)out_words);
+    float32x4_t vp[2 * BNN_REAL_MVE_TAPS];
+    for (oy = 0; oy < out_d.h; ++oy) {
+        for (ox = 0; ox < out_d.w; ox += 4) {
+            int32_t n_px = out_d.w - ox < 4 ? out_d.w - ox : 4;
+            mve_pred16_t lanes = vctp32q((uint32_t)n_px);
+            uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
+            uint32x4_t word = vdupq_n_u32(0u);
+            gather_pairs4(in, in_d, win, oy, ox, n_px, vp);
+            for (o = 0; o < out_d.c; ++o) {
+                float32x4_t acc = add_pairs4(vp, weights + o * w_words, k);
+                word = vorrq_m_u32(word, word, vdupq_n_u32(1u << (o & 31)),
+                                   vcmpgeq_n_f32(acc, thresh[o]));
+                if ((o & 31) == 31 || o == out_d.c - 1) {
+                    vstrwq_scatter_shifted_offset_p_u32(pix + (o >> 5), offsets, word, lanes);
+                    word = vdupq_n_u32(0u);
+                }
+            }
+        }
+    }
+}
+
+#endif
+
 static float conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *w_o,
                            const bnn_window *win, int32_t oy, int32_t ox)
 {
@@ -91,6 +220,13 @@ void bnn_conv2d_f32_thresh(const float *in, bnn_dims in_d, const uint32_t *weigh
     int32_t out_words = BNN_WORDS(out_d.c);
     int32_t oy, ox, o;
     float pairs[2 * BNN_REAL_PATCH_TAPS];
+#if defined(BNN_REAL_MVE)
+    if (k <= BNN_REAL_MVE_TAPS &&
+        flush_safe(in, in_d.c * in_d.h * in_d.w, thresh, out_d.c)) {
+        conv_real_thresh_mve(in, in_d, weights, thresh, win, out, out_d);
+        return;
+    }
+#endif
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             uint32_t *pix = out + (oy * out_d.w + ox) * out_words;

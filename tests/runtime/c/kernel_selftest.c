@@ -247,7 +247,15 @@ static int32_t check_conv_real(void)
             continue;
         }
         for (i = 0; i < c_in * in_d.h * in_d.w; ++i) {
+            /* every third case: -0, denormals (and sums of them), the smallest normal (no NaN
+             * or inf input: a NaN output's sign differs between acc - x and acc + (-x)) */
+            static const uint32_t special[7] = {0x80000000u, 0x00000000u, 0x80000001u,
+                                                0x00000001u, 0x007fffffu, 0x807ffffeu,
+                                                0x00800000u};
             g_fin[i] = rnd_float();
+            if (n % 3 == 2 && rnd() % 3 == 0) {
+                memcpy(&g_fin[i], &special[rnd() % 7u], sizeof(float));
+            }
         }
         fill_bits(g_w, c_out, k);
         fill_params(c_out, 1);
