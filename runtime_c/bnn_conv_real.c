@@ -184,6 +184,123 @@ static void conv_real_thresh_mve(const float *in, bnn_dims in_d, const uint32_t 
 
 #endif
 
+#if !defined(BNN_REAL_MVE) && !BNN_COMPACT && (!defined(__arm__) || (defined(__ARM_FP) && (__ARM_FP & 4)))
+/* With a scalar FPU (M4, M7, M33; and the host): four output pixels of a row at once, four
+ * accumulators in FPU registers. The window is gathered as quads q[2t + b][l] = (b ? +x : -x) of
+ * pixel ox + l at tap t, so each tap is one 4-float load (VLDM) and four adds for four MACs; each
+ * accumulator sums its pixel's taps in the same order as the one-pixel loop, so the bits are the
+ * same (no flush to zero on the scalar FPU, no FMA). Taps outside the image and pixels past the row
+ * hold -0. */
+#define BNN_REAL_QUAD 1
+#define BNN_REAL_QUAD_TAPS 64 /* 2 KiB of quads on the stack */
+
+static void gather_quads(const float *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
+                         int32_t ox, int32_t n_px, float *q)
+{
+    int32_t plane = in_d.h * in_d.w, ci, ky, kx, l, t = 0;
+    int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
+    int contiguous = n_px == 4 && win->stride_w == 1 && ix0 >= 0 &&
+                     ix0 + 3 + (win->k_w - 1) * win->dil_w < in_d.w;
+    for (ci = 0; ci < in_d.c; ++ci) {
+        for (ky = 0; ky < win->k_h; ++ky) {
+            int32_t iy = iy0 + ky * win->dil_h;
+            const float *row = in + ci * plane + iy * in_d.w;
+            int row_ok = iy >= 0 && iy < in_d.h;
+            if (row_ok && contiguous) { /* four neighbouring inputs per tap */
+                const float *src = row + ix0;
+                for (kx = 0; kx < win->k_w; ++kx, ++t, q += 8, src += win->dil_w) {
+                    float x0 = src[0], x1 = src[1], x2 = src[2], x3 = src[3];
+                    q[0] = -x0;
+                    q[1] = -x1;
+                    q[2] = -x2;
+                    q[3] = -x3;
+                    q[4] = x0;
+                    q[5] = x1;
+                    q[6] = x2;
+                    q[7] = x3;
+                }
+                continue;
+            }
+            for (kx = 0; kx < win->k_w; ++kx, ++t, q += 8) {
+                for (l = 0; l < 4; ++l) {
+                    int32_t ix = ix0 + l * win->stride_w + kx * win->dil_w;
+                    if (row_ok && l < n_px && ix >= 0 && ix < in_d.w) {
+                        float x = row[ix];
+                        q[l] = -x;
+                        q[4 + l] = x;
+                    } else {
+                        q[l] = -0.0f;
+                        q[4 + l] = -0.0f;
+                    }
+                }
+            }
+        }
+    }
+    for (; t % 4 != 0; ++t, q += 8) { /* whole groups of four taps */
+        for (l = 0; l < 8; ++l) {
+            q[l] = -0.0f;
+        }
+    }
+}
+
+/* The four pixels' sums over the k taps of weight row w, in tap order. */
+typedef struct {
+    float a0, a1, a2, a3;
+} bnn_quad_sums;
+
+static inline bnn_quad_sums add_quads(const float *q, const uint32_t *w, int32_t k)
+{
+    bnn_quad_sums acc;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    int32_t groups = (k + 3) / 4;
+    while (groups > 0) {
+        uint32_t bits = *w++;
+        int32_t m = groups < 8 ? groups : 8;
+        groups -= m;
+#if defined(__thumb2__) && defined(__ARM_FP) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(BNN_NO_ASM)
+        /* per tap: the quad's address, one VLDM of its four floats, four VADDs (8 instructions
+         * for 4 MACs; GCC's code loaded each float on its own and did not unroll: 14) */
+#define BNN_QUAD_TAP(i)                                                                      \
+    __asm__("ubfx %[r], %[bits], #" #i ", #1\n\t"                                           \
+            "add %[r], %[q], %[r], lsl #4\n\t"                                               \
+            "vldmia %[r], {s8-s11}\n\t"                                                      \
+            "vadd.f32 %[a0], %[a0], s8\n\t"                                                  \
+            "vadd.f32 %[a1], %[a1], s9\n\t"                                                  \
+            "vadd.f32 %[a2], %[a2], s10\n\t"                                                 \
+            "vadd.f32 %[a3], %[a3], s11\n\t"                                                 \
+            "add %[q], %[q], #32"                                                            \
+            : [a0] "+t"(a0), [a1] "+t"(a1), [a2] "+t"(a2), [a3] "+t"(a3), [q] "+r"(q),        \
+              [r] "=&r"(r)                                                                   \
+            : [bits] "r"(bits)                                                               \
+            : "s8", "s9", "s10", "s11", "memory")
+        do {
+            uint32_t r;
+            BNN_QUAD_TAP(0);
+            BNN_QUAD_TAP(1);
+            BNN_QUAD_TAP(2);
+            BNN_QUAD_TAP(3);
+            bits >>= 4;
+        } while (--m != 0);
+#undef BNN_QUAD_TAP
+#else
+        for (m *= 4; m > 0; --m, bits >>= 1, q += 8) {
+            const float *p = q + ((bits & 1u) << 2);
+            a0 += p[0];
+            a1 += p[1];
+            a2 += p[2];
+            a3 += p[3];
+        }
+#endif
+    }
+    acc.a0 = a0;
+    acc.a1 = a1;
+    acc.a2 = a2;
+    acc.a3 = a3;
+    return acc;
+}
+#endif
+
 static float conv_real_acc(const float *in, bnn_dims in_d, const uint32_t *w_o,
                            const bnn_window *win, int32_t oy, int32_t ox)
 {
@@ -227,6 +344,43 @@ void bnn_conv2d_f32_thresh(const float *in, bnn_dims in_d, const uint32_t *weigh
         return;
     }
 #endif
+#if defined(BNN_REAL_QUAD)
+    if (k <= BNN_REAL_QUAD_TAPS) {
+        float quads[8 * BNN_REAL_QUAD_TAPS];
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ox += 4) {
+                int32_t n_px = out_d.w - ox < 4 ? out_d.w - ox : 4;
+                uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
+                uint32_t w0 = 0u, w1 = 0u, w2 = 0u, w3 = 0u;
+                gather_quads(in, in_d, win, oy, ox, n_px, quads);
+                for (o = 0; o < out_d.c; ++o) {
+                    bnn_quad_sums acc = add_quads(quads, weights + o * w_words, k);
+                    uint32_t bit = (uint32_t)1u << (o & 31);
+                    float t = thresh[o];
+                    w0 |= acc.a0 >= t ? bit : 0u;
+                    w1 |= acc.a1 >= t ? bit : 0u;
+                    w2 |= acc.a2 >= t ? bit : 0u;
+                    w3 |= acc.a3 >= t ? bit : 0u;
+                    if ((o & 31) == 31 || o == out_d.c - 1) {
+                        uint32_t *dst = pix + (o >> 5);
+                        dst[0] = w0; /* pixels past the row: their words are not written */
+                        if (n_px > 1) {
+                            dst[out_words] = w1;
+                        }
+                        if (n_px > 2) {
+                            dst[2 * out_words] = w2;
+                        }
+                        if (n_px > 3) {
+                            dst[3 * out_words] = w3;
+                        }
+                        w0 = w1 = w2 = w3 = 0u;
+                    }
+                }
+            }
+        }
+        return;
+    }
+#endif
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
@@ -257,6 +411,33 @@ void bnn_conv2d_f32_f32(const float *in, bnn_dims in_d, const uint32_t *weights,
     int32_t plane = out_d.h * out_d.w;
     int32_t oy, ox, o;
     float pairs[2 * BNN_REAL_PATCH_TAPS];
+#if defined(BNN_REAL_QUAD)
+    if (k <= BNN_REAL_QUAD_TAPS) {
+        float quads[8 * BNN_REAL_QUAD_TAPS];
+        for (oy = 0; oy < out_d.h; ++oy) {
+            for (ox = 0; ox < out_d.w; ox += 4) {
+                int32_t n_px = out_d.w - ox < 4 ? out_d.w - ox : 4;
+                float *dst = out + oy * out_d.w + ox;
+                gather_quads(in, in_d, win, oy, ox, n_px, quads);
+                for (o = 0; o < out_d.c; ++o) {
+                    bnn_quad_sums acc = add_quads(quads, weights + o * w_words, k);
+                    float *d = dst + o * plane;
+                    d[0] = scale[o] * acc.a0 + bias[o];
+                    if (n_px > 1) {
+                        d[1] = scale[o] * acc.a1 + bias[o];
+                    }
+                    if (n_px > 2) {
+                        d[2] = scale[o] * acc.a2 + bias[o];
+                    }
+                    if (n_px > 3) {
+                        d[3] = scale[o] * acc.a3 + bias[o];
+                    }
+                }
+            }
+        }
+        return;
+    }
+#endif
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             float *dst = out + oy * out_d.w + ox;
