@@ -52,8 +52,10 @@ static inline uint32_t ci_usub16(uint32_t a, uint32_t b)
 
 #if defined(__GNUC__)
 #define CI_NOINLINE __attribute__((noinline))
+#define CI_INLINE __attribute__((always_inline)) inline
 #else
 #define CI_NOINLINE
+#define CI_INLINE
 #endif
 
 /* The taps of output pixels (oy, ox0) and (oy, ox1) in order (ci, ky, kx), one word per tap:
@@ -158,8 +160,8 @@ static void int_table5(const uint32_t *a, uint32_t *t)
     CI_STORE2(t, 30, x + 2u * a4, y + 2u * a4);
 }
 
-/* The same for a last group of n < 5 taps. */
-static void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
+/* The same for a last group of n < 5 taps (inlined like pair_tables). */
+static CI_INLINE void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
 {
     int32_t b, i;
     uint32_t t0 = CI_BIAS2;
@@ -175,8 +177,9 @@ static void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
     }
 }
 
-/* The group tables of one pair of pixels from their gathered taps a. */
-static void pair_tables(const uint32_t *a, int32_t ng, int32_t tail, uint32_t *tab)
+/* The group tables of one pair of pixels from their gathered taps a (inlined into each of the two
+ * copies of conv_int_thresh, as into the one caller it had). */
+static CI_INLINE void pair_tables(const uint32_t *a, int32_t ng, int32_t tail, uint32_t *tab)
 {
     int32_t j;
     for (j = 0; j < ng - 1; ++j) {
@@ -333,8 +336,9 @@ static CI_NOINLINE uint32_t ci_band(const uint8_t *tb, const uint16_t *off, int3
  * patterns, both pixels in the 16-bit halves of a word; per output channel the byte offsets of its
  * patterns' entries (offs) and its bias are prepared once per call.
  * fix (or NULL): the undecided channels; per pass each one's band is tested on its table sums (ci_band),
- * and only an undecided pixel pays for the float sum. */
-static void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+ * and only an undecided pixel pays for the float sum. Inlined into a copy without (fix = NULL: none of
+ * that code, no register it holds) and a copy with, so a model links the one it calls. */
+static CI_INLINE void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
                             const uint32_t *weights, const int32_t *thresh, const bnn_int_fix *fix,
                             const bnn_window *win, uint32_t *out, bnn_dims out_d)
 {
@@ -413,8 +417,8 @@ static void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, ui
 }
 
 /* Windows over BNN_INT_TABLE_MAX_TAPS taps: the plain sum over the valid taps (undecided channels of
- * fix: the float sum where lo <= acc < thresh). */
-static void conv_int_thresh_direct(const uint8_t *in, bnn_dims in_d, int32_t offset,
+ * fix: the float sum where lo <= acc < thresh). Inlined like conv_int_thresh. */
+static CI_INLINE void conv_int_thresh_direct(const uint8_t *in, bnn_dims in_d, int32_t offset,
                                    uint32_t flip, const uint32_t *weights,
                                    const int32_t *thresh, const bnn_int_fix *fix,
                                    const bnn_window *win, uint32_t *out, bnn_dims out_d)
@@ -460,14 +464,41 @@ static void conv_int_thresh_direct(const uint8_t *in, bnn_dims in_d, int32_t off
     }
 }
 
+/* The direct loop without and with undecided channels (out of line: the table path's caller stays small). */
+static CI_NOINLINE void conv_int_direct(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+                                        const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
+                                        uint32_t *out, bnn_dims out_d)
+{
+    conv_int_thresh_direct(in, in_d, offset, flip, weights, thresh, NULL, win, out, out_d);
+}
+
+static CI_NOINLINE void conv_int_direct_fix(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+                                            const uint32_t *weights, const int32_t *thresh,
+                                            const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                                            bnn_dims out_d)
+{
+    conv_int_thresh_direct(in, in_d, offset, flip, weights, thresh, fix, win, out, out_d);
+}
+
 static void conv_int(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
-                     const uint32_t *weights, const int32_t *thresh, const bnn_int_fix *fix,
-                     const bnn_window *win, uint32_t *out, bnn_dims out_d)
+                     const uint32_t *weights, const int32_t *thresh, const bnn_window *win, uint32_t *out,
+                     bnn_dims out_d)
+{
+    if (in_d.c * win->k_h * win->k_w <= BNN_INT_TABLE_MAX_TAPS) {
+        conv_int_thresh(in, in_d, offset, flip, weights, thresh, NULL, win, out, out_d);
+    } else {
+        conv_int_direct(in, in_d, offset, flip, weights, thresh, win, out, out_d);
+    }
+}
+
+static void conv_int_fix(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+                         const uint32_t *weights, const int32_t *thresh, const bnn_int_fix *fix,
+                         const bnn_window *win, uint32_t *out, bnn_dims out_d)
 {
     if (in_d.c * win->k_h * win->k_w <= BNN_INT_TABLE_MAX_TAPS) {
         conv_int_thresh(in, in_d, offset, flip, weights, thresh, fix, win, out, out_d);
     } else {
-        conv_int_thresh_direct(in, in_d, offset, flip, weights, thresh, fix, win, out, out_d);
+        conv_int_direct_fix(in, in_d, offset, flip, weights, thresh, fix, win, out, out_d);
     }
 }
 
@@ -475,15 +506,14 @@ void bnn_conv2d_u8_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset,
                           const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
                           uint32_t *out, bnn_dims out_d)
 {
-    conv_int(in, in_d, offset, 0u, weights, thresh, NULL, win, out, out_d);
+    conv_int(in, in_d, offset, 0u, weights, thresh, win, out, out_d);
 }
 
 void bnn_conv2d_s8_thresh(const int8_t *in, bnn_dims in_d, int32_t offset,
                           const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
                           uint32_t *out, bnn_dims out_d)
 {
-    conv_int((const uint8_t *)(const void *)in, in_d, offset, 0x80u, weights, thresh, NULL, win, out,
-             out_d);
+    conv_int((const uint8_t *)(const void *)in, in_d, offset, 0x80u, weights, thresh, win, out, out_d);
 }
 
 void bnn_conv2d_u8_thresh_fix(const uint8_t *in, bnn_dims in_d, int32_t offset,
@@ -491,7 +521,7 @@ void bnn_conv2d_u8_thresh_fix(const uint8_t *in, bnn_dims in_d, int32_t offset,
                               const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
                               bnn_dims out_d)
 {
-    conv_int(in, in_d, offset, 0u, weights, thresh, fix, win, out, out_d);
+    conv_int_fix(in, in_d, offset, 0u, weights, thresh, fix, win, out, out_d);
 }
 
 void bnn_conv2d_s8_thresh_fix(const int8_t *in, bnn_dims in_d, int32_t offset,
@@ -499,6 +529,6 @@ void bnn_conv2d_s8_thresh_fix(const int8_t *in, bnn_dims in_d, int32_t offset,
                               const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
                               bnn_dims out_d)
 {
-    conv_int((const uint8_t *)(const void *)in, in_d, offset, 0x80u, weights, thresh, fix, win, out,
-             out_d);
+    conv_int_fix((const uint8_t *)(const void *)in, in_d, offset, 0x80u, weights, thresh, fix, win, out,
+                 out_d);
 }
