@@ -247,10 +247,10 @@ static int32_t int_sum_at(const uint8_t *q, int32_t is_s8, bnn_dims in_d, int32_
     return acc;
 }
 
+/* The undecided channels of check_conv_int; their float thresholds in g_thresh_f, the cast table in g_fin
+ * (neither is used there otherwise: the micro:bit's 16 KiB of RAM leave no room for more buffers). */
 static int32_t g_fix_channels[MAX_C];
 static int32_t g_fix_lo[MAX_C];
-static float g_fix_thresh[MAX_C];
-static float g_table[2 * 256];
 
 /* The undecided channels of an integer-input conv (bnn_int_fix): a random subset, each band from one
  * pixel's sum to another's (ends moved by 0 or 1), float thresholds near x = (q - min) / div summed. */
@@ -260,7 +260,7 @@ static void fill_fix(bnn_int_fix *fix, const uint8_t *q, int32_t is_s8, bnn_dims
     int32_t k = in_d.c * win->k_h * win->k_w, o, n = 0, i;
     int32_t every = (int32_t)(rnd() % 4u), div = (rnd() & 1u) ? 255 : 7;
     for (i = 0; i < 256; ++i) {
-        g_table[i] = (float)(i + (is_s8 ? -128 : 0)) / (float)div;
+        g_fin[i] = (float)(i + (is_s8 ? -128 : 0)) / (float)div;
     }
     for (o = 0; o < out_d.c; ++o) {
         const uint32_t *w_o = g_w + o * BNN_WORDS(k);
@@ -280,14 +280,14 @@ static void fill_fix(bnn_int_fix *fix, const uint8_t *q, int32_t is_s8, bnn_dims
             g_thresh_i[o] = INT32_MAX;
             g_fix_lo[n] = (rnd() & 1u) ? INT32_MIN : g_fix_lo[n];
         }
-        g_fix_thresh[n] = (float)(s1 + rnd_range(0, s2 - s1 + 1)) / (float)div;
+        g_thresh_f[n] = (float)(s1 + rnd_range(0, s2 - s1 + 1)) / (float)div;
         ++n;
     }
     fix->n = n;
     fix->channels = g_fix_channels;
     fix->lo = g_fix_lo;
-    fix->f_thresh = g_fix_thresh;
-    fix->table = g_table;
+    fix->f_thresh = g_thresh_f;
+    fix->table = g_fin;
 }
 
 /* The integer-input conv (uint8 and int8, tables and direct loop) against its twin: on DSP cores
@@ -303,6 +303,7 @@ static int32_t check_conv_int(void)
         int32_t c_in = rnd_range(1, 4), c_out = rnd_channels();
         int32_t k, words, is_s8 = (int32_t)(rnd() & 1u), offset, spread, size, plane;
         uint8_t *q = (uint8_t *)g_in;
+        float *table = (float *)g_w; /* the cast's tables, after the conv checks */
         rnd_geometry(&win, &in_d, &out_d, c_in, c_out);
         k = c_in * win.k_h * win.k_w;
         words = out_d.h * out_d.w * BNN_WORDS(c_out);
@@ -340,16 +341,16 @@ static int32_t check_conv_int(void)
             bnn_conv2d_u8_thresh_fix_ref(q, in_d, offset, g_w, g_thresh_i, &fix, &win, g_out_b, out_d);
         }
         fails += !same(g_out_a, g_out_b, words);
-        plane = (rnd() & 1u) && c_in <= 2 ? in_d.h * in_d.w : size;
-        for (i = 0; i < 256; ++i) {
-            g_table[256 + i] = rnd_float();
+        plane = (rnd() & 1u) && c_in <= 3 ? in_d.h * in_d.w : size; /* up to 3 tables: 768 floats in g_w */
+        for (i = 0; i < (size / plane) * 256; ++i) {
+            table[i] = rnd_float();
         }
         if (is_s8) {
-            bnn_cast_s8_f32((const int8_t *)g_in, size, plane, g_table, (float *)g_out_a);
-            bnn_cast_s8_f32_ref((const int8_t *)g_in, size, plane, g_table, (float *)g_out_b);
+            bnn_cast_s8_f32((const int8_t *)g_in, size, plane, table, (float *)g_out_a);
+            bnn_cast_s8_f32_ref((const int8_t *)g_in, size, plane, table, (float *)g_out_b);
         } else {
-            bnn_cast_u8_f32(q, size, plane, g_table, (float *)g_out_a);
-            bnn_cast_u8_f32_ref(q, size, plane, g_table, (float *)g_out_b);
+            bnn_cast_u8_f32(q, size, plane, table, (float *)g_out_a);
+            bnn_cast_u8_f32_ref(q, size, plane, table, (float *)g_out_b);
         }
         fails += !same(g_out_a, g_out_b, size);
     }
