@@ -307,10 +307,10 @@ class ConvLayer(Layer):
     real_order: str = "exact"  # real input: float order, "exact" or "grouped" (passes/real_order.py)
     int_input: str = ""  # "uint8"/"int8": reads the integer model input (passes/integer_input.py)
     int_offset: int = 0  # m: the kernel sums +-(q - m); out.values are then int32 thresholds on that sum
-    int_fix: tuple[int, ...] = ()  # channels recomputed in float after the integer kernel (bnn_conv2d_*_fix_f32)
+    int_fix: tuple[int, ...] = ()  # undecided channels: the float sum where A is in [lo, t) (bnn_conv2d_*_thresh_fix)
     int_fix_thresh: np.ndarray | None = field(repr=False, default=None)  # their float thresholds
     int_fix_table: np.ndarray | None = field(repr=False, default=None)  # (256,) the exact cast x(q)
-    int_fix_band: np.ndarray | None = field(repr=False, default=None)  # int32 (lo, hi) per fixed channel
+    int_fix_lo: np.ndarray | None = field(repr=False, default=None)  # int32 lo per undecided channel (t: out.values)
     group_interleave: bool = False  # sliced weights in blocks of 4 / 2 channel groups (passes/weight_layout.py)
 
     @property
@@ -341,7 +341,7 @@ class ConvLayer(Layer):
     @property
     def kernel(self) -> str:
         if self.int_input:
-            return f"bnn_conv2d_{INT_TYPES[self.int_input][1]}_thresh"
+            return f"bnn_conv2d_{INT_TYPES[self.int_input][1]}_thresh" + ("_fix" if self.int_fix else "")
         if self.sliced:
             return "bnn_conv2d_bin_thresh_sliced_gi" if self.group_interleave else "bnn_conv2d_bin_thresh_sliced"
         src = "bin" if self.binary_input else "f32"

@@ -156,19 +156,27 @@ void bnn_conv2d_u8_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset,
 void bnn_conv2d_s8_thresh(const int8_t *in, bnn_dims in_d, int32_t offset,
                           const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
                           uint32_t *out, bnn_dims out_d);
-/* Recompute channels[0..n_fix) of that conv where the integer sum A (as above) lies in
- * [band[2 i], band[2 i + 1]]: acc = 0.0f, then acc +- x over the valid taps in order (ci, ky, kx),
- * x = table[q - min] (the exact cast, bnn_cast.c), bit = acc >= thresh[i] (bnn_conv2d_f32_thresh's
- * bit); elsewhere the integer kernel's bit stands. For the channels whose integer threshold is not
- * provably exact (passes/int_input.py: inside the band the float sum alone decides). */
-void bnn_conv2d_u8_fix_f32(const uint8_t *in, bnn_dims in_d, int32_t offset, const float *table,
-                           const uint32_t *weights, int32_t n_fix, const int32_t *channels,
-                           const int32_t *band, const float *thresh, const bnn_window *win,
-                           uint32_t *out, bnn_dims out_d);
-void bnn_conv2d_s8_fix_f32(const int8_t *in, bnn_dims in_d, int32_t offset, const float *table,
-                           const uint32_t *weights, int32_t n_fix, const int32_t *channels,
-                           const int32_t *band, const float *thresh, const bnn_window *win,
-                           uint32_t *out, bnn_dims out_d);
+/* The same conv where some channels' integer thresholds are not provably exact (passes/int_input.py):
+ * channel channels[i] (ascending) is undecided by its integer sum A for lo[i] <= A < thresh[channels[i]];
+ * there (and only there) its bit comes from the float sum: acc = 0.0f, then acc +- x over the valid
+ * taps in order (ci, ky, kx), x = table[q - min] (the exact cast, bnn_cast.c), bit = acc >= f_thresh[i]
+ * (bnn_conv2d_f32_thresh's bit). Every other bit is the integer kernel's. The integer kernel decides
+ * the band from the sums it forms anyway: the float sum runs only for undecided (pixel, channel). */
+typedef struct {
+    int32_t n;               /* undecided channels */
+    const int32_t *channels; /* n output channels, ascending */
+    const int32_t *lo;       /* n: the band's first integer sum (its end: the channel's thresh) */
+    const float *f_thresh;   /* n: float thresholds of the onnxruntime sum */
+    const float *table;      /* 256: x for q = min(type) + i */
+} bnn_int_fix;
+void bnn_conv2d_u8_thresh_fix(const uint8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                              bnn_dims out_d);
+void bnn_conv2d_s8_thresh_fix(const int8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                              bnn_dims out_d);
 
 /* --- bnn_cast.c: INTEGER (uint8 / int8) model input -> float32 through compile-time tables ---- */
 /* out[i] = table[t * 256 + (q - min)] for q = in[i], t = i / plane (one table per `plane` values). */

@@ -14,7 +14,15 @@
  * 32 weight patterns with the two pixels in the two 16-bit halves of a word (P <= 32 * 255 fits),
  * so an output channel costs one load and one add per group for both pixels. Larger windows: a
  * direct loop. bnn_ref.c computes the plain sum.
+ *
+ * The _fix entry points take the channels whose integer threshold is not provably exact (bnn.h,
+ * bnn_int_fix): per pass such a channel's table entries are summed once more (its entry offsets are
+ * already on the stack) and both ends of its band tested in the two 16-bit lanes at once (ci_band);
+ * only an undecided (pixel, channel) pays for the float sum in onnxruntime's order (ci_fix_sum).
+ * Thresholds and band ends are clamped to the reachable range first, so any int32 is taken.
  */
+#include <stddef.h>
+
 #include "bnn.h"
 #include "bnn_popcount.h"
 
@@ -44,8 +52,10 @@ static inline uint32_t ci_usub16(uint32_t a, uint32_t b)
 
 #if defined(__GNUC__)
 #define CI_NOINLINE __attribute__((noinline))
+#define CI_INLINE __attribute__((always_inline)) inline
 #else
 #define CI_NOINLINE
+#define CI_INLINE
 #endif
 
 /* The taps of output pixels (oy, ox0) and (oy, ox1) in order (ci, ky, kx), one word per tap:
@@ -150,8 +160,8 @@ static void int_table5(const uint32_t *a, uint32_t *t)
     CI_STORE2(t, 30, x + 2u * a4, y + 2u * a4);
 }
 
-/* The same for a last group of n < 5 taps. */
-static void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
+/* The same for a last group of n < 5 taps (inlined like pair_tables). */
+static CI_INLINE void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
 {
     int32_t b, i;
     uint32_t t0 = CI_BIAS2;
@@ -167,8 +177,9 @@ static void int_table_short(const uint32_t *a, int32_t n, uint32_t *t)
     }
 }
 
-/* The group tables of one pair of pixels from their gathered taps a. */
-static void pair_tables(const uint32_t *a, int32_t ng, int32_t tail, uint32_t *tab)
+/* The group tables of one pair of pixels from their gathered taps a (inlined into each of the two
+ * copies of conv_int_thresh, as into the one caller it had). */
+static CI_INLINE void pair_tables(const uint32_t *a, int32_t ng, int32_t tail, uint32_t *tab)
 {
     int32_t j;
     for (j = 0; j < ng - 1; ++j) {
@@ -258,13 +269,77 @@ CI_DEFINE_CHANNELS(5)
 CI_DEFINE_CHANNELS(6)
 CI_DEFINE_CHANNELS(7)
 
+/* The float sum of an undecided (pixel, channel): acc = 0.0f, then acc +- table[u] over the valid taps
+ * in order (ci, ky, kx), as bnn_conv2d_f32_thresh sums the cast input. */
+static CI_NOINLINE float ci_fix_sum(const uint8_t *in, bnn_dims in_d, uint32_t flip, const float *table,
+                                    const uint32_t *w_o, const bnn_window *win, int32_t oy, int32_t ox)
+{
+    int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
+    int32_t ci, ky, kx, bit = 0;
+    float acc = 0.0f;
+    for (ci = 0; ci < in_d.c; ++ci) {
+        for (ky = 0; ky < win->k_h; ++ky) {
+            int32_t iy = iy0 + ky * win->dil_h;
+            for (kx = 0; kx < win->k_w; ++kx, ++bit) {
+                int32_t ix = ix0 + kx * win->dil_w;
+                float x;
+                if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                    continue;
+                }
+                x = table[in[(ci * in_d.h + iy) * in_d.w + ix] ^ flip];
+                acc = ((w_o[bit >> 5] >> (bit & 31)) & 1u) ? acc + x : acc - x;
+            }
+        }
+    }
+    return acc;
+}
+
+/* A threshold t on the integer sum as a level on p = sum + c: clamped to [0, 2^15] (0 <= p < 2^15, so
+ * p >= level keeps its truth; |t| first clamped far beyond any reachable sum, so nothing overflows). */
+static int32_t ci_level(int32_t t, int32_t c)
+{
+    t = t < -0x10000 ? -0x10000 : t > 0x10000 ? 0x10000 : t;
+    t += c;
+    return t < 0 ? 0 : t > 0x8000 ? 0x8000 : t;
+}
+
+/* c = p - acc of a channel with weight bits `bits` (see conv_int_thresh). */
+static int32_t ci_shift(uint32_t bits, uint32_t pad_u, int32_t k, int32_t ng)
+{
+    return (int32_t)pad_u * (2 * (int32_t)bnn_popcount32(bits) - k) + ng * (int32_t)CI_BIAS;
+}
+
+/* The pixels (bit i: pixel i of the pass) where one channel's p lies in [lo', t'): its table entries
+ * (byte offsets off) summed again, for both pixels of a pair in the two lanes of a word; (p | 2^15) - level
+ * leaves bit 15 of a lane set iff p >= level (levels in [0, 2^15]: no borrow crosses into the other lane).
+ * lo2, hi2: lo', t' in both lanes. */
+static CI_NOINLINE uint32_t ci_band(const uint8_t *tb, const uint16_t *off, int32_t ng, uint32_t lo2,
+                                    uint32_t hi2)
+{
+    uint32_t pa = 0x80008000u, pb = 0x80008000u, ma, mb;
+    int32_t j;
+    for (j = 0; j < ng; ++j) {
+        uint32_t q = off[j];
+        pa += *(const uint32_t *)(const void *)(tb + q);
+        if (CI_PIXELS > 2) {
+            pb += *(const uint32_t *)(const void *)(tb + CI_TAB_BYTES + q);
+        }
+    }
+    ma = (pa - lo2) & ~(pa - hi2);
+    mb = CI_PIXELS > 2 ? (pb - lo2) & ~(pb - hi2) : 0u;
+    return ((ma >> 15) & 1u) | ((ma >> 30) & 2u) | ((mb >> 13) & 4u) | ((mb >> 28) & 8u);
+}
+
 /* acc = 2 P - S - pad_u (2 n1 - k) >= thresh (n1 = popcount of the channel's weights) <=>
  * p = 2 P - S + ng CI_BIAS >= thresh + pad_u (2 n1 - k) + ng CI_BIAS = bias (clamped at 0: p >= 0).
  * Per pair of output pixels each group of 5 taps gets a table of 2 P - S + CI_BIAS for its 32 weight
  * patterns, both pixels in the 16-bit halves of a word; per output channel the byte offsets of its
- * patterns' entries (offs) and its bias are prepared once per call. */
-static void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
-                            const uint32_t *weights, const int32_t *thresh,
+ * patterns' entries (offs) and its bias are prepared once per call.
+ * fix (or NULL): the undecided channels; per pass each one's band is tested on its table sums (ci_band),
+ * and only an undecided pixel pays for the float sum. Inlined into a copy without (fix = NULL: none of
+ * that code, no register it holds) and a copy with, so a model links the one it calls. */
+static CI_INLINE void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+                            const uint32_t *weights, const int32_t *thresh, const bnn_int_fix *fix,
                             const bnn_window *win, uint32_t *out, bnn_dims out_d)
 {
     int32_t k = in_d.c * win->k_h * win->k_w, out_words = BNN_WORDS(out_d.c);
@@ -275,22 +350,23 @@ static void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, ui
     uint16_t offs[CI_CHUNK * CI_GROUPS];
     uint32_t bias[CI_CHUNK];
     const uint8_t *tb = (const uint8_t *)tab;
-    int32_t c0, oy, ox, o, j;
-    for (c0 = 0; c0 < out_d.c; c0 += CI_CHUNK) {
+    int32_t c0, oy, ox, o, j, f0 = 0, f1 = 0;
+    for (c0 = 0; c0 < out_d.c; c0 += CI_CHUNK, f0 = f1) {
         int32_t nc = out_d.c - c0 < CI_CHUNK ? out_d.c - c0 : CI_CHUNK;
         for (o = 0; o < nc; ++o) {
             uint32_t bits = weights[c0 + o];
-            int32_t b = thresh[c0 + o] + (int32_t)pad_u * (2 * (int32_t)bnn_popcount32(bits) - k)
-                        + ng * (int32_t)CI_BIAS;
-            b = b < 0 ? 0 : b; /* p >= 0 always: on */
+            int32_t b = ci_level(thresh[c0 + o], ci_shift(bits, pad_u, k, ng)); /* p >= b: on */
             bias[o] = ((uint32_t)(b - 1) & 0xFFFFu) * (CI_DSP ? 0x10001u : 1u); /* bias - 1, 16 bits */
             for (j = 0; j < ng; ++j) {
                 offs[o * ng + j] = (uint16_t)((32 * j + (int32_t)((bits >> (CI_TAPS * j)) & 31u)) * 4);
             }
         }
+        while (fix != NULL && f1 < fix->n && fix->channels[f1] < c0 + nc) { /* this chunk's undecided */
+            ++f1;
+        }
         for (oy = 0; oy < out_d.h; ++oy) {
             for (ox = 0; ox < out_d.w; ox += CI_PIXELS) {
-                int32_t px[CI_PIXELS], i;
+                int32_t px[CI_PIXELS], i, f;
                 uint32_t w[CI_CHUNK / 32 * 4] = {0u}; /* w[4 * word + pixel] */
                 for (i = 0; i < CI_PIXELS; ++i) { /* past the row's end: the last pixel again */
                     px[i] = ox + i < out_d.w ? ox + i : out_d.w - 1;
@@ -312,6 +388,22 @@ static void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, ui
                 case 6: ci_channels6(tb, tb + CI_TAB_BYTES, offs, bias, nc, w); break;
                 default: ci_channels7(tb, tb + CI_TAB_BYTES, offs, bias, nc, w); break;
                 }
+                for (f = f0; f < f1; ++f) { /* the undecided channels: p in [lo', t')? */
+                    int32_t oc = fix->channels[f] - c0;
+                    uint32_t t_lvl = (bias[oc] + 1u) & 0xFFFFu; /* t' */
+                    /* lo' = lo + c; c = t' - thresh unless t' was clamped */
+                    int32_t c = t_lvl > 0u && t_lvl < 0x8000u ? (int32_t)t_lvl - thresh[c0 + oc]
+                                                              : ci_shift(weights[c0 + oc], pad_u, k, ng);
+                    uint32_t m = ci_band(tb, offs + oc * ng, ng, (uint32_t)ci_level(fix->lo[f], c) * 0x10001u,
+                                         t_lvl * 0x10001u);
+                    for (i = 0; m != 0u; ++i, m >>= 1) { /* rare: the float sum decides */
+                        if (m & 1u) {
+                            uint32_t one = 1u << (oc & 31), *word = &w[(oc >> 5) * 4 + i];
+                            float acc = ci_fix_sum(in, in_d, flip, fix->table, weights + c0 + oc, win, oy, px[i]);
+                            *word = acc >= fix->f_thresh[f] ? *word | one : *word & ~one;
+                        }
+                    }
+                }
                 for (i = 0; i < CI_PIXELS; ++i) { /* a pixel written twice gets the same bits */
                     uint32_t *pix = out + (oy * out_d.w + px[i]) * out_words + c0 / 32;
                     pix[0] = w[i];
@@ -324,11 +416,12 @@ static void conv_int_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset, ui
     }
 }
 
-/* Windows over BNN_INT_TABLE_MAX_TAPS taps: the plain sum over the valid taps. */
-static void conv_int_thresh_direct(const uint8_t *in, bnn_dims in_d, int32_t offset,
+/* Windows over BNN_INT_TABLE_MAX_TAPS taps: the plain sum over the valid taps (undecided channels of
+ * fix: the float sum where lo <= acc < thresh). Inlined like conv_int_thresh. */
+static CI_INLINE void conv_int_thresh_direct(const uint8_t *in, bnn_dims in_d, int32_t offset,
                                    uint32_t flip, const uint32_t *weights,
-                                   const int32_t *thresh, const bnn_window *win, uint32_t *out,
-                                   bnn_dims out_d)
+                                   const int32_t *thresh, const bnn_int_fix *fix,
+                                   const bnn_window *win, uint32_t *out, bnn_dims out_d)
 {
     int32_t k = in_d.c * win->k_h * win->k_w, w_words = BNN_WORDS(k);
     int32_t out_words = BNN_WORDS(out_d.c), plane = in_d.h * in_d.w;
@@ -337,12 +430,13 @@ static void conv_int_thresh_direct(const uint8_t *in, bnn_dims in_d, int32_t off
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
+            int32_t f = 0;
             for (o = 0; o < out_words; ++o) {
                 pix[o] = 0u;
             }
             for (o = 0; o < out_d.c; ++o) {
                 const uint32_t *w_o = weights + o * w_words;
-                int32_t acc = 0, bit = 0;
+                int32_t acc = 0, bit = 0, on;
                 for (ci = 0; ci < in_d.c; ++ci) {
                     for (ky = 0; ky < win->k_h; ++ky) {
                         int32_t iy = oy * win->stride_h - win->pad_top + ky * win->dil_h;
@@ -357,9 +451,54 @@ static void conv_int_thresh_direct(const uint8_t *in, bnn_dims in_d, int32_t off
                         }
                     }
                 }
-                pix[o >> 5] |= (uint32_t)(acc >= thresh[o]) << (o & 31);
+                on = acc >= thresh[o];
+                if (fix != NULL && f < fix->n && fix->channels[f] == o) {
+                    if (!on && acc >= fix->lo[f]) {
+                        on = ci_fix_sum(in, in_d, flip, fix->table, w_o, win, oy, ox) >= fix->f_thresh[f];
+                    }
+                    ++f;
+                }
+                pix[o >> 5] |= (uint32_t)on << (o & 31);
             }
         }
+    }
+}
+
+/* The direct loop without and with undecided channels (out of line: the table path's caller stays small). */
+static CI_NOINLINE void conv_int_direct(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+                                        const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
+                                        uint32_t *out, bnn_dims out_d)
+{
+    conv_int_thresh_direct(in, in_d, offset, flip, weights, thresh, NULL, win, out, out_d);
+}
+
+static CI_NOINLINE void conv_int_direct_fix(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+                                            const uint32_t *weights, const int32_t *thresh,
+                                            const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                                            bnn_dims out_d)
+{
+    conv_int_thresh_direct(in, in_d, offset, flip, weights, thresh, fix, win, out, out_d);
+}
+
+static void conv_int(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+                     const uint32_t *weights, const int32_t *thresh, const bnn_window *win, uint32_t *out,
+                     bnn_dims out_d)
+{
+    if (in_d.c * win->k_h * win->k_w <= BNN_INT_TABLE_MAX_TAPS) {
+        conv_int_thresh(in, in_d, offset, flip, weights, thresh, NULL, win, out, out_d);
+    } else {
+        conv_int_direct(in, in_d, offset, flip, weights, thresh, win, out, out_d);
+    }
+}
+
+static void conv_int_fix(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
+                         const uint32_t *weights, const int32_t *thresh, const bnn_int_fix *fix,
+                         const bnn_window *win, uint32_t *out, bnn_dims out_d)
+{
+    if (in_d.c * win->k_h * win->k_w <= BNN_INT_TABLE_MAX_TAPS) {
+        conv_int_thresh(in, in_d, offset, flip, weights, thresh, fix, win, out, out_d);
+    } else {
+        conv_int_direct_fix(in, in_d, offset, flip, weights, thresh, fix, win, out, out_d);
     }
 }
 
@@ -367,114 +506,29 @@ void bnn_conv2d_u8_thresh(const uint8_t *in, bnn_dims in_d, int32_t offset,
                           const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
                           uint32_t *out, bnn_dims out_d)
 {
-    if (in_d.c * win->k_h * win->k_w <= BNN_INT_TABLE_MAX_TAPS) {
-        conv_int_thresh(in, in_d, offset, 0u, weights, thresh, win, out, out_d);
-    } else {
-        conv_int_thresh_direct(in, in_d, offset, 0u, weights, thresh, win, out, out_d);
-    }
+    conv_int(in, in_d, offset, 0u, weights, thresh, win, out, out_d);
 }
 
 void bnn_conv2d_s8_thresh(const int8_t *in, bnn_dims in_d, int32_t offset,
                           const uint32_t *weights, const int32_t *thresh, const bnn_window *win,
                           uint32_t *out, bnn_dims out_d)
 {
-    const uint8_t *bytes = (const uint8_t *)(const void *)in;
-    if (in_d.c * win->k_h * win->k_w <= BNN_INT_TABLE_MAX_TAPS) {
-        conv_int_thresh(bytes, in_d, offset, 0x80u, weights, thresh, win, out, out_d);
-    } else {
-        conv_int_thresh_direct(bytes, in_d, offset, 0x80u, weights, thresh, win, out, out_d);
-    }
+    conv_int((const uint8_t *)(const void *)in, in_d, offset, 0x80u, weights, thresh, win, out, out_d);
 }
 
-/* The listed channels again where the integer sum alone cannot decide them: A = sum of +-(q - offset)
- * over the valid taps (exact); only when band[2 i] <= A <= band[2 i + 1] is the channel's bit recomputed
- * in float: acc = 0.0f, then acc = acc + x or acc - x over the valid taps in order (ci, ky, kx),
- * x = table[u] (u = q, or q + 128 for int8): exactly bnn_conv2d_f32_thresh on the cast input, bit =
- * acc >= thresh[i]. Outside the band the integer kernel's bit stands. For the few channels whose
- * integer threshold passes/int_input.py cannot prove. */
-static void conv_int_fix_f32(const uint8_t *in, bnn_dims in_d, int32_t offset, uint32_t flip,
-                             const float *table, const uint32_t *weights, int32_t n_fix,
-                             const int32_t *channels, const int32_t *band, const float *thresh,
-                             const bnn_window *win, uint32_t *out, bnn_dims out_d)
+void bnn_conv2d_u8_thresh_fix(const uint8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                              bnn_dims out_d)
 {
-    int32_t k = in_d.c * win->k_h * win->k_w, w_words = BNN_WORDS(k);
-    int32_t out_words = BNN_WORDS(out_d.c), plane = in_d.h * in_d.w;
-    int32_t q_offset = offset + (flip ? 128 : 0);
-    int32_t oy, ox, i, ci, ky, kx;
-    for (oy = 0; oy < out_d.h; ++oy) {
-        for (ox = 0; ox < out_d.w; ++ox) {
-            uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
-            int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
-            int32_t inside = iy0 >= 0 && ix0 >= 0 && iy0 + (win->k_h - 1) * win->dil_h < in_d.h &&
-                             ix0 + (win->k_w - 1) * win->dil_w < in_d.w;
-            for (i = 0; i < n_fix; ++i) {
-                int32_t o = channels[i], bit = 0, acc_i = 0;
-                const uint32_t *w_o = weights + o * w_words;
-                float acc = 0.0f;
-                if (inside && k <= 32) { /* the exact integer sum, no bounds to check */
-                    uint32_t bits = w_o[0];
-                    for (ci = 0; ci < in_d.c; ++ci) {
-                        for (ky = 0; ky < win->k_h; ++ky) {
-                            const uint8_t *row = in + ci * plane + (iy0 + ky * win->dil_h) * in_d.w + ix0;
-                            for (kx = 0; kx < win->k_w; ++kx, row += win->dil_w, bits >>= 1) {
-                                int32_t v = (int32_t)(row[0] ^ flip) - q_offset;
-                                acc_i += (bits & 1u) ? v : -v;
-                            }
-                        }
-                    }
-                } else {
-                    for (ci = 0; ci < in_d.c; ++ci) { /* the exact integer sum */
-                        for (ky = 0; ky < win->k_h; ++ky) {
-                            int32_t iy = iy0 + ky * win->dil_h;
-                            for (kx = 0; kx < win->k_w; ++kx, ++bit) {
-                                int32_t ix = ix0 + kx * win->dil_w, v;
-                                if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
-                                    continue;
-                                }
-                                v = (int32_t)(in[ci * plane + iy * in_d.w + ix] ^ flip) - q_offset;
-                                acc_i += ((w_o[bit >> 5] >> (bit & 31)) & 1u) ? v : -v;
-                            }
-                        }
-                    }
-                }
-                if (acc_i < band[2 * i] || acc_i > band[2 * i + 1]) {
-                    continue;
-                }
-                bit = 0;
-                for (ci = 0; ci < in_d.c; ++ci) { /* within the band: the float sum decides */
-                    for (ky = 0; ky < win->k_h; ++ky) {
-                        int32_t iy = iy0 + ky * win->dil_h;
-                        for (kx = 0; kx < win->k_w; ++kx, ++bit) {
-                            int32_t ix = ix0 + kx * win->dil_w;
-                            float x;
-                            if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
-                                continue;
-                            }
-                            x = table[in[ci * plane + iy * in_d.w + ix] ^ flip];
-                            acc = ((w_o[bit >> 5] >> (bit & 31)) & 1u) ? acc + x : acc - x;
-                        }
-                    }
-                }
-                pix[o >> 5] = (pix[o >> 5] & ~(1u << (o & 31))) | ((uint32_t)(acc >= thresh[i]) << (o & 31));
-            }
-        }
-    }
+    conv_int_fix(in, in_d, offset, 0u, weights, thresh, fix, win, out, out_d);
 }
 
-void bnn_conv2d_u8_fix_f32(const uint8_t *in, bnn_dims in_d, int32_t offset, const float *table,
-                           const uint32_t *weights, int32_t n_fix, const int32_t *channels,
-                           const int32_t *band, const float *thresh, const bnn_window *win,
-                           uint32_t *out, bnn_dims out_d)
+void bnn_conv2d_s8_thresh_fix(const int8_t *in, bnn_dims in_d, int32_t offset,
+                              const uint32_t *weights, const int32_t *thresh,
+                              const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                              bnn_dims out_d)
 {
-    conv_int_fix_f32(in, in_d, offset, 0u, table, weights, n_fix, channels, band, thresh, win, out,
-                     out_d);
-}
-
-void bnn_conv2d_s8_fix_f32(const int8_t *in, bnn_dims in_d, int32_t offset, const float *table,
-                           const uint32_t *weights, int32_t n_fix, const int32_t *channels,
-                           const int32_t *band, const float *thresh, const bnn_window *win,
-                           uint32_t *out, bnn_dims out_d)
-{
-    conv_int_fix_f32((const uint8_t *)(const void *)in, in_d, offset, 0x80u, table, weights, n_fix,
-                     channels, band, thresh, win, out, out_d);
+    conv_int_fix((const uint8_t *)(const void *)in, in_d, offset, 0x80u, weights, thresh, fix, win, out,
+                 out_d);
 }

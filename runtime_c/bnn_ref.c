@@ -308,13 +308,59 @@ void bnn_conv2d_f32_f32_grouped_ref(const float *in, bnn_dims in_d, const uint32
     ref_conv_real_f32(in, in_d, weights, scale, bias, win, out, out_d, 1);
 }
 
-/* Integer-input conv: q (already widened to int32 by the caller's reader) minus offset, summed. */
+/* Integer-input q at flat index i, as an int32 (u8 or s8 given), and its cast table row (q - min). */
+static int32_t ref_int_q(const uint8_t *u8, const int8_t *s8, int32_t i)
+{
+    return u8 != NULL ? (int32_t)u8[i] : (int32_t)s8[i];
+}
+
+static int32_t ref_int_row(const uint8_t *u8, const int8_t *s8, int32_t i)
+{
+    return u8 != NULL ? (int32_t)u8[i] : (int32_t)s8[i] + 128;
+}
+
+/* Integer-input conv, one channel of one pixel: the exact sum of +-(q - offset) over the valid taps
+ * (float_sum = 0), or the float sum acc = 0.0f, acc +- table[q - min] in order (ci, ky, kx) (float_sum = 1,
+ * returned through *acc_f). */
+static int32_t ref_conv_int_sum(const uint8_t *u8, const int8_t *s8, bnn_dims in_d, int32_t offset,
+                                const uint32_t *w_o, const bnn_window *win, int32_t oy, int32_t ox,
+                                const float *table, float *acc_f)
+{
+    int32_t acc = 0, ci, ky, kx;
+    if (acc_f != NULL) {
+        *acc_f = 0.0f;
+    }
+    for (ci = 0; ci < in_d.c; ++ci) {
+        for (ky = 0; ky < win->k_h; ++ky) {
+            for (kx = 0; kx < win->k_w; ++kx) {
+                int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
+                int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
+                int32_t tap = (ci * win->k_h + ky) * win->k_w + kx, i, v;
+                if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                    continue;
+                }
+                i = (ci * in_d.h + iy) * in_d.w + ix;
+                v = ref_int_q(u8, s8, i) - offset;
+                acc += ref_bit(w_o, tap) ? v : -v;
+                if (acc_f != NULL) {
+                    float x = table[ref_int_row(u8, s8, i)];
+                    *acc_f = ref_bit(w_o, tap) ? *acc_f + x : *acc_f - x;
+                }
+            }
+        }
+    }
+    return acc;
+}
+
+/* Integer-input conv; fix (or NULL): where an undecided channel's integer sum lies in [lo, thresh) the
+ * float sum decides (bnn.h, bnn_int_fix). */
 static void ref_conv_int_thresh(const uint8_t *u8, const int8_t *s8, bnn_dims in_d,
                                 int32_t offset, const uint32_t *weights, const int32_t *thresh,
-                                const bnn_window *win, uint32_t *out, bnn_dims out_d)
+                                const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                                bnn_dims out_d)
 {
     int32_t k = in_d.c * win->k_h * win->k_w, out_words = BNN_WORDS(out_d.c);
-    int32_t oy, ox, o, ci, ky, kx;
+    int32_t oy, ox, o, f;
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ++ox) {
             uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
@@ -323,23 +369,16 @@ static void ref_conv_int_thresh(const uint8_t *u8, const int8_t *s8, bnn_dims in
             }
             for (o = 0; o < out_d.c; ++o) {
                 const uint32_t *w_o = weights + o * BNN_WORDS(k);
-                int32_t acc = 0;
-                for (ci = 0; ci < in_d.c; ++ci) {
-                    for (ky = 0; ky < win->k_h; ++ky) {
-                        for (kx = 0; kx < win->k_w; ++kx) {
-                            int32_t iy = ref_tap(oy, ky, win->stride_h, win->pad_top, win->dil_h);
-                            int32_t ix = ref_tap(ox, kx, win->stride_w, win->pad_left, win->dil_w);
-                            int32_t tap = (ci * win->k_h + ky) * win->k_w + kx, i, v;
-                            if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
-                                continue;
-                            }
-                            i = (ci * in_d.h + iy) * in_d.w + ix;
-                            v = (u8 != NULL ? (int32_t)u8[i] : (int32_t)s8[i]) - offset;
-                            acc += ref_bit(w_o, tap) ? v : -v;
-                        }
+                int32_t acc = ref_conv_int_sum(u8, s8, in_d, offset, w_o, win, oy, ox, NULL, NULL);
+                int on = acc >= thresh[o];
+                for (f = 0; fix != NULL && f < fix->n; ++f) {
+                    if (fix->channels[f] == o && fix->lo[f] <= acc && acc < thresh[o]) {
+                        float acc_f;
+                        ref_conv_int_sum(u8, s8, in_d, offset, w_o, win, oy, ox, fix->table, &acc_f);
+                        on = acc_f >= fix->f_thresh[f];
                     }
                 }
-                if (acc >= thresh[o]) {
+                if (on) {
                     ref_set_bit(pix, o);
                 }
             }
@@ -351,14 +390,47 @@ void bnn_conv2d_u8_thresh_ref(const uint8_t *in, bnn_dims in_d, int32_t offset,
                               const uint32_t *weights, const int32_t *thresh,
                               const bnn_window *win, uint32_t *out, bnn_dims out_d)
 {
-    ref_conv_int_thresh(in, NULL, in_d, offset, weights, thresh, win, out, out_d);
+    ref_conv_int_thresh(in, NULL, in_d, offset, weights, thresh, NULL, win, out, out_d);
 }
 
 void bnn_conv2d_s8_thresh_ref(const int8_t *in, bnn_dims in_d, int32_t offset,
                               const uint32_t *weights, const int32_t *thresh,
                               const bnn_window *win, uint32_t *out, bnn_dims out_d)
 {
-    ref_conv_int_thresh(NULL, in, in_d, offset, weights, thresh, win, out, out_d);
+    ref_conv_int_thresh(NULL, in, in_d, offset, weights, thresh, NULL, win, out, out_d);
+}
+
+void bnn_conv2d_u8_thresh_fix_ref(const uint8_t *in, bnn_dims in_d, int32_t offset,
+                                  const uint32_t *weights, const int32_t *thresh,
+                                  const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                                  bnn_dims out_d)
+{
+    ref_conv_int_thresh(in, NULL, in_d, offset, weights, thresh, fix, win, out, out_d);
+}
+
+void bnn_conv2d_s8_thresh_fix_ref(const int8_t *in, bnn_dims in_d, int32_t offset,
+                                  const uint32_t *weights, const int32_t *thresh,
+                                  const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                                  bnn_dims out_d)
+{
+    ref_conv_int_thresh(NULL, in, in_d, offset, weights, thresh, fix, win, out, out_d);
+}
+
+/* Integer input -> float32: table number i / plane, row q - min. */
+void bnn_cast_u8_f32_ref(const uint8_t *in, int32_t n, int32_t plane, const float *table, float *out)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[i] = table[(i / plane) * 256 + ref_int_row(in, NULL, i)];
+    }
+}
+
+void bnn_cast_s8_f32_ref(const int8_t *in, int32_t n, int32_t plane, const float *table, float *out)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        out[i] = table[(i / plane) * 256 + ref_int_row(NULL, in, i)];
+    }
 }
 
 static int32_t ref_dense_bin_acc(const uint32_t *in, int32_t n_words, int32_t k,

@@ -41,6 +41,16 @@ void bnn_conv2d_u8_thresh_ref(const uint8_t *in, bnn_dims in_d, int32_t offset,
 void bnn_conv2d_s8_thresh_ref(const int8_t *in, bnn_dims in_d, int32_t offset,
                               const uint32_t *weights, const int32_t *thresh,
                               const bnn_window *win, uint32_t *out, bnn_dims out_d);
+void bnn_conv2d_u8_thresh_fix_ref(const uint8_t *in, bnn_dims in_d, int32_t offset,
+                                  const uint32_t *weights, const int32_t *thresh,
+                                  const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                                  bnn_dims out_d);
+void bnn_conv2d_s8_thresh_fix_ref(const int8_t *in, bnn_dims in_d, int32_t offset,
+                                  const uint32_t *weights, const int32_t *thresh,
+                                  const bnn_int_fix *fix, const bnn_window *win, uint32_t *out,
+                                  bnn_dims out_d);
+void bnn_cast_u8_f32_ref(const uint8_t *in, int32_t n, int32_t plane, const float *table, float *out);
+void bnn_cast_s8_f32_ref(const int8_t *in, int32_t n, int32_t plane, const float *table, float *out);
 
 void bnn_dense_bin_thresh_ref(const uint32_t *in, int32_t n_words, int32_t k,
                               const uint32_t *weights, const int32_t *thresh, int32_t n_out,

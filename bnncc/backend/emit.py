@@ -67,6 +67,8 @@ KERNEL_FILES = {
     "bnn_cast_s8_f32": "bnn_cast.c",
     "bnn_conv2d_u8_thresh": "bnn_conv_int.c",
     "bnn_conv2d_s8_thresh": "bnn_conv_int.c",
+    "bnn_conv2d_u8_thresh_fix": "bnn_conv_int.c",
+    "bnn_conv2d_s8_thresh_fix": "bnn_conv_int.c",
 }
 # Runtime sources that kernel files call into: the shared out-of-line popcount of the compact
 # (-Os) build lives in bnn_popcount.c.
@@ -222,14 +224,16 @@ def _render_layer(graph: ir.Graph, index: int, layer: ir.Layer) -> CLayer:
         win = window(layer.window)
         w = array("weights", "uint32_t", [f"0x{int(v):08x}u" for v in layer.packed.reshape(-1)])
         t = outputs(layer.out)[0]
-        call = f"{layer.kernel}({ptr(x)}, {din}, {layer.int_offset}, {w}, {t}, {win}, {ptr(y)}, {dout});"
-        if layer.int_fix:  # the channels whose integer threshold is not provable: their float sum
-            fix = layer.kernel.replace("_thresh", "_fix_f32")
+        if layer.int_fix:  # the channels whose integer threshold is not provable: the float sum in their band
             channels = array("fix_channels", "int32_t", [str(c) for c in layer.int_fix])
-            band = array("fix_band", "int32_t", [str(int(v)) for v in layer.int_fix_band])
-            call += (f"\n    {fix}({ptr(x)}, {din}, {layer.int_offset}, {floats('table', layer.int_fix_table)}, {w}, "
-                     f"{len(layer.int_fix)}, {channels}, {band}, {floats('fix_thresh', layer.int_fix_thresh)}, {win}, "
-                     f"{ptr(y)}, {dout});")
+            lo = array("fix_lo", "int32_t", [str(int(v)) for v in layer.int_fix_lo])
+            f_thresh, table = floats("fix_thresh", layer.int_fix_thresh), floats("table", layer.int_fix_table)
+            decls.append(f"static const bnn_int_fix {prefix}_fix = {{{len(layer.int_fix)}, {channels}, {lo}, "
+                         f"{f_thresh}, {table}}};")
+            call = (f"{layer.kernel}({ptr(x)}, {din}, {layer.int_offset}, {w}, {t}, &{prefix}_fix, {win}, {ptr(y)}, "
+                    f"{dout});")
+        else:
+            call = f"{layer.kernel}({ptr(x)}, {din}, {layer.int_offset}, {w}, {t}, {win}, {ptr(y)}, {dout});"
     elif isinstance(layer, ir.Pack) and layer.thresh is not None:
         d = dims("dims", layer.dims)
         t = floats("thresh", layer.thresh.values)

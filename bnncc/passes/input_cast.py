@@ -96,11 +96,12 @@ def fold_integer_first_layer(graph: ir.Graph) -> ir.Graph:
     fix = {}
     if ambiguous:
         exact = (f"float rounding bound E = {bound:.3g}; {near}: those are recomputed in float in onnxruntime's order "
-                 f"after the integer kernel")
+                 f"where the integer kernel finds their sum in the band")
         # below the band the bit is off, from values[c] on it is on (int_thresholds): only A in between is open
-        bands = [(ambiguous_band(spec, taps, conv.out.values[c])[0], int(values[c]) - 1) for c in ambiguous]
+        lo = [max(ambiguous_band(spec, taps, conv.out.values[c])[0], -2 ** 31) for c in ambiguous]
+        assert all(a < int(values[c]) for a, c in zip(lo, ambiguous))  # a band [lo, t) that is not empty
         fix = dict(int_fix=tuple(ambiguous), int_fix_thresh=conv.out.values[ambiguous].astype(np.float32),
-                   int_fix_table=cast.table[0], int_fix_band=np.asarray(bands, np.int32).reshape(-1))
+                   int_fix_table=cast.table[0], int_fix_lo=np.asarray(lo, np.int32))
     weights = "+-1" if cast.int_conv_scale is None else "+-alpha_c (scale folded)"
     why = (f"weights {weights}; input {cast.dtype} (integer first layer: int32 sum of +-(q - {spec.offset}) over the valid "
            f"taps); output bits via integer thresholds proven equal to onnxruntime's {describe_steps(cast.steps)} "

@@ -170,7 +170,8 @@ def test_ambiguous_channels_take_the_exact_float_fallback(tmp_path):
 @pytest.mark.parametrize("dtype", [TensorProto.UINT8, TensorProto.INT8])
 def test_few_ambiguous_channels_are_recomputed_in_float(tmp_path, dtype):
     """One channel's threshold sits on alpha * A for a flat image's window sum A: the integer kernel runs, and
-    that channel is recomputed in float in onnxruntime's order (bnn_conv2d_*_fix_f32)."""
+    that channel is recomputed in float in onnxruntime's order where the integer kernel finds its sum in the band
+    (bnn_conv2d_*_thresh_fix)."""
     rng = np.random.default_rng(11)
     w = np.where(rng.random((8, 3, 3, 3)) < 0.5, -1.0, 1.0).astype(np.float32)
     d0 = int(w[0].sum())
@@ -183,12 +184,55 @@ def test_few_ambiguous_channels_are_recomputed_in_float(tmp_path, dtype):
     path = _save(tmp_path, _conv_sign_model([("Div", scale)], dtype=dtype, bias=bias, weight=w))
     graph = lower_model(path)
     first = graph.nodes[0]
-    assert first.kernel.endswith("8_thresh") and first.int_fix == (0,), (first.kernel, first.why)
+    assert first.kernel.endswith("8_thresh_fix") and first.int_fix == (0,), (first.kernel, first.why)
     assert "recomputed in float" in first.why
     np_type = np.int8 if dtype == TensorProto.INT8 else np.uint8
     flat = np.repeat(np.arange(lo, lo + 256, dtype=np.int64)[:, None], 3 * 7 * 7, axis=1).astype(np_type)
     _bits_equal(tmp_path, path, "host", inputs=np.concatenate([flat, random_inputs(3 * 49, 32, 1, np_type.__name__)]))
-    assert "bnn_conv2d_" in (tmp_path / "out-host" / "model.c").read_text().split("_fix_f32(")[0][-40:]
+    source = (tmp_path / "out-host" / "model.c").read_text()
+    assert f"{first.kernel}(" in source and "static const bnn_int_fix" in source
+
+
+def _many_ambiguous_model(tmp_path, dtype):
+    """32 channels, 8 of them (every 4th: a quarter, the most that keep the integer kernel) with a threshold on
+    alpha * A for the flat image q = v_c (a different v_c each), so on those images every interior pixel of that
+    channel lands in its band."""
+    rng = np.random.default_rng(12)
+    w = np.where(rng.random((32, 3, 3, 3)) < 0.5, -1.0, 1.0).astype(np.float32)  # 27 taps: sums odd, never 0
+    lo = -128 if dtype == TensorProto.INT8 else 0
+    scale = 127.0 if dtype == TensorProto.INT8 else 255.0
+    bias = -((rng.integers(-200, 200, 32) + 0.5) / np.float32(scale)).astype(np.float32)
+    flat_values = {}
+    for i, c in enumerate(range(0, 32, 4)):
+        v = lo + 7 + 31 * i
+        flat_values[c] = v
+        bias[c] = -np.float32(np.float32(v) * int(w[c].sum()) / np.float32(scale))
+    path = _save(tmp_path, _conv_sign_model([("Div", scale)], dtype=dtype, bias=bias, weight=w, c_out=32))
+    return path, w, flat_values
+
+
+@pytest.mark.parametrize("dtype", [TensorProto.UINT8, TensorProto.INT8])
+def test_many_ambiguous_channels_in_their_band_at_once(tmp_path, dtype):
+    """A quarter of the channels undecided, and images on which all of them land in their band at every interior
+    pixel (the float sum decides 8 x 25 (pixel, channel) pairs per image): bit-exact against onnxruntime."""
+    path, w, flat_values = _many_ambiguous_model(tmp_path, dtype)
+    first = lower_model(path).nodes[0]
+    assert first.kernel.endswith("8_thresh_fix") and first.int_fix == tuple(range(0, 32, 4)), (first.kernel, first.why)
+    lo = -128 if dtype == TensorProto.INT8 else 0
+    np_type = np.int8 if dtype == TensorProto.INT8 else np.uint8
+    flat = np.repeat(np.arange(lo, lo + 256, dtype=np.int64)[:, None], 3 * 7 * 7, axis=1)
+    for c, lo_c in zip(first.int_fix, first.int_fix_lo):  # on its flat image every interior A = v_c * sum(w_c)
+        assert lo_c <= (flat_values[c] - first.int_offset) * int(w[c].sum()) < first.out.values[c], c
+    _bits_equal(tmp_path, path, "host", inputs=np.concatenate([flat.astype(np_type),
+                                                               random_inputs(3 * 49, 32, 1, np_type.__name__)]))
+
+
+@pytest.mark.usefixtures("qemu_toolchain")
+def test_many_ambiguous_channels_on_cortex_m4(tmp_path):
+    """The same on the M4 (the DSP path: two pairs of pixels per pass, both tested against the band)."""
+    path, _, _ = _many_ambiguous_model(tmp_path, TensorProto.UINT8)
+    flat = np.repeat(np.arange(0, 256, dtype=np.int64)[:, None], 3 * 7 * 7, axis=1).astype(np.uint8)
+    _bits_equal(tmp_path, path, "cortex-m4", inputs=np.concatenate([flat[7::31], random_inputs(3 * 49, 8, 2, "uint8")]))
 
 
 @pytest.mark.parametrize("case,steps,expect", [

@@ -31,6 +31,11 @@ class Window(ctypes.Structure):
     ]
 
 
+class IntFix(ctypes.Structure):
+    """bnn_int_fix (bnn.h): the undecided channels of an integer-input conv."""
+    _fields_ = [("n", _I32), ("channels", _P), ("lo", _P), ("f_thresh", _P), ("table", _P)]
+
+
 _SIGNATURES = {
     "bnn_pack_chw_f32": [_P, Dims, _P],
     "bnn_unpack_bits_chw_f32": [_P, Dims, _P],
@@ -41,6 +46,10 @@ _SIGNATURES = {
     "bnn_conv2d_f32_f32": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_u8_thresh": [_P, Dims, _I32, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_s8_thresh": [_P, Dims, _I32, _P, _P, ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_u8_thresh_fix": [_P, Dims, _I32, _P, _P, ctypes.POINTER(IntFix), ctypes.POINTER(Window), _P, Dims],
+    "bnn_conv2d_s8_thresh_fix": [_P, Dims, _I32, _P, _P, ctypes.POINTER(IntFix), ctypes.POINTER(Window), _P, Dims],
+    "bnn_cast_u8_f32": [_P, _I32, _I32, _P, _P],
+    "bnn_cast_s8_f32": [_P, _I32, _I32, _P, _P],
     "bnn_conv2d_f32_thresh_grouped": [_P, Dims, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_conv2d_f32_f32_grouped": [_P, Dims, _P, _P, _P, ctypes.POINTER(Window), _P, Dims],
     "bnn_dense_bin_thresh": [_P, _I32, _I32, _P, _P, _I32, _P],
@@ -206,24 +215,32 @@ class Runtime:
                             _ptr(out), Dims(oh, ow, c_out))
         return out
 
-    def conv2d_int_fix(self, q: np.ndarray, offset: int, table: np.ndarray, wbits: np.ndarray, win: Window,
-                       out: np.ndarray, c_out: int, channels, band, thresh) -> np.ndarray:
-        """Recompute `channels` of an integer-input conv in float (bnn_conv2d_*_fix_f32) over the bits `out`."""
+    def conv2d_int_fix(self, q: np.ndarray, offset: int, wbits: np.ndarray, win: Window, out_hw, c_out: int,
+                       thresh, channels, lo, f_thresh, table, ref: bool = False) -> np.ndarray:
+        """conv2d_int with undecided channels (bnn_conv2d_*_thresh_fix): channels[i] (ascending) takes the
+        float sum over x = table[q - min] against f_thresh[i] where lo[i] <= A < thresh[channels[i]]."""
         c, h, w = q.shape
-        oh, ow = out.shape[:2]
+        oh, ow = out_hw
         q = np.ascontiguousarray(q)
-        out = np.ascontiguousarray(out, dtype=np.uint32).copy()
-        channels = np.ascontiguousarray(channels, dtype=np.int32)
+        keep = [np.ascontiguousarray(wbits, dtype=np.uint32), np.ascontiguousarray(thresh, dtype=np.int32),
+                np.ascontiguousarray(channels, dtype=np.int32), np.ascontiguousarray(lo, dtype=np.int32),
+                np.ascontiguousarray(f_thresh, dtype=np.float32), np.ascontiguousarray(table, dtype=np.float32)]
+        wbits, thresh, channels, lo, f_thresh, table = keep
+        assert channels.size == lo.size == f_thresh.size and table.size == 256
+        fix = IntFix(channels.size, _ptr(channels), _ptr(lo), _ptr(f_thresh), _ptr(table))
+        out = np.full((oh, ow, words(c_out)), 0xDEADBEEF, dtype=np.uint32)
+        name = "bnn_conv2d_u8_thresh_fix" if q.dtype == np.uint8 else "bnn_conv2d_s8_thresh_fix"
+        self._fn(name, ref)(_ptr(q), Dims(h, w, c), offset, _ptr(wbits), _ptr(thresh), ctypes.byref(fix),
+                            ctypes.byref(win), _ptr(out), Dims(oh, ow, c_out))
+        return out
+
+    def cast_int(self, q: np.ndarray, plane: int, table: np.ndarray, ref: bool = False) -> np.ndarray:
+        """bnn_cast_{u8,s8}_f32: q flat uint8/int8, table (n / plane, 256) float32."""
+        q = np.ascontiguousarray(q).reshape(-1)
         table = np.ascontiguousarray(table, dtype=np.float32)
-        thresh = np.ascontiguousarray(thresh, dtype=np.float32)
-        # a plain float loop with no twin: tested against bnn_conv2d_f32_thresh instead
-        fn = getattr(self.lib, "bnn_conv2d_u8_fix_f32" if q.dtype == np.uint8 else "bnn_conv2d_s8_fix_f32")
-        band = np.ascontiguousarray(band, dtype=np.int32)
-        fn.argtypes = [_P, Dims, _I32, _P, _P, _I32, _P, _P, _P, ctypes.POINTER(Window), _P, Dims]
-        fn.restype = None
-        fn(_ptr(q), Dims(h, w, c), offset, _ptr(table), _ptr(np.ascontiguousarray(wbits, np.uint32)),
-           channels.size, _ptr(channels), _ptr(band), _ptr(thresh), ctypes.byref(win), _ptr(out),
-           Dims(oh, ow, c_out))
+        out = np.full(q.size, np.nan, dtype=np.float32)
+        name = "bnn_cast_u8_f32" if q.dtype == np.uint8 else "bnn_cast_s8_f32"
+        self._fn(name, ref)(_ptr(q), q.size, plane, _ptr(table), _ptr(out))
         return out
 
     # --- dense -----------------------------------------------------------------------------

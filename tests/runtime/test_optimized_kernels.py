@@ -321,38 +321,64 @@ def test_conv_int(runtime, g, seed, dtype):
 
 @SETTINGS
 @given(geometries(channels=(1, 2, 3, 4, 33)), seeds, st.sampled_from(["uint8", "int8"]))
-def test_conv_int_fix_is_the_float_kernel(runtime, g, seed, dtype):
-    """The float fix-up of an integer-input conv's ambiguous channels (bnn_conv2d_*_fix_f32): where the
-    integer sum A lies in the channel's band its bits are exactly those of the default-order float kernel
-    bnn_conv2d_f32_thresh on the cast input x = table[q]; elsewhere (and on the other channels) the integer
-    kernel's bits stay."""
+def test_conv_int_fix(runtime, g, seed, dtype):
+    """The integer-input conv with undecided channels (bnn_conv2d_*_thresh_fix: the band tested on the
+    table sums, the float sum only inside it) against its reference twin, bit for bit; and the twin
+    against bnn.h: inside [lo, thresh) exactly the bits of the default-order float kernel
+    bnn_conv2d_f32_thresh on the cast input x = table[q - min], elsewhere the integer kernel's. Bands
+    start and end on pixels' sums (+-1), float thresholds on the float sums themselves (ties), and some
+    thresholds at the int32 extremes (a band over every pixel, channels always off)."""
     rng = np.random.default_rng(seed)
     info = np.iinfo(dtype)
     q = rng.integers(info.min, info.max + 1, (g.c_in, g.h, g.w)).astype(dtype)
     q.flat[rng.integers(0, q.size, size=max(1, q.size // 4))] = int(rng.integers(info.min, info.max + 1))
-    offset = int(rng.integers(info.min, info.max + 1))
-    table = (np.arange(info.min, info.max + 1, dtype=np.float32) / np.float32(rng.choice([255.0, 58.0, 1.0])))
+    q.flat[rng.integers(0, q.size, size=max(1, q.size // 8))] = rng.choice([info.min, info.max])
+    offset = int(rng.choice([info.min, info.max, int(rng.integers(info.min, info.max + 1))]))
+    table = (np.arange(info.min, info.max + 1, dtype=np.float32) / np.float32(rng.choice([255.0, 58.0, 1.0, 7.0])))
     table = table.astype(np.float32)
     x = table[q.astype(np.int64) - info.min]
     wt = random_signs(rng, (g.c_out, g.c_in, g.k[0], g.k[1]))
     wbits = model.pack_signs(wt.reshape(g.c_out, -1))
-    acc = model.conv_real_acc(x.astype(np.float64), wt, g.stride, g.pads, g.dil)
     a_int = model.conv_real_acc(q.astype(np.float64) - offset, wt, g.stride, g.pads, g.dil).astype(np.int64)
-    fthresh = thresholds_near(rng, acc, channel_axis=0).astype(np.float32)
-    want = runtime.conv2d_real(x, wbits, g.window(), g.out_hw, g.c_out, thresh=fthresh)
-    ithresh = rng.integers(-50, 50, g.c_out).astype(np.int32)
-    before = runtime.conv2d_int(q, offset, wbits, g.window(), g.out_hw, g.c_out, ithresh)
-    channels = np.sort(rng.choice(g.c_out, size=int(rng.integers(1, g.c_out + 1)), replace=False))
-    centre = a_int[channels].reshape(len(channels), -1)[:, 0]  # a band that some pixels do reach
-    width = rng.integers(0, 40, len(channels))
-    band = np.stack([centre - width, centre + width], axis=1)
-    band[::3] = [np.iinfo(np.int32).min, np.iinfo(np.int32).max]  # every pixel
-    got = runtime.conv2d_int_fix(q, offset, table, wbits, g.window(), before, g.c_out, channels,
-                                 band.reshape(-1), fthresh[channels])
-    bit = lambda words, c: (words[..., c // 32] >> np.uint32(c % 32)) & 1  # noqa: E731
-    for i, c in enumerate(channels):
-        inside = (a_int[c] >= band[i, 0]) & (a_int[c] <= band[i, 1])
-        np.testing.assert_array_equal(np.where(inside, bit(want, c), bit(before, c)), bit(got, c))
-    others = [c for c in range(g.c_out) if c not in set(channels.tolist())]
-    for c in others:
-        np.testing.assert_array_equal(bit(got, c), bit(before, c))
+    acc_f = model.conv_real_acc_f32(x, wt, g.stride, g.pads, g.dil)  # bnn_conv2d_f32_thresh's float sums
+    f_thresh = thresholds_near(rng, acc_f.astype(np.float64), channel_axis=0).astype(np.float32)  # 1/3 ties
+    thresh = (thresholds_near(rng, a_int, channel_axis=0) + rng.integers(0, 3, g.c_out)).astype(np.int64)
+    n_fix = int(rng.choice([1, g.c_out, int(rng.integers(1, g.c_out + 1))]))
+    channels = np.sort(rng.choice(g.c_out, size=n_fix, replace=False))
+    sums = a_int[channels].reshape(n_fix, -1)  # each band from one pixel's sum to another's, ends +-1
+    ends = np.sort(sums[np.arange(n_fix)[:, None], rng.integers(0, sums.shape[1], (n_fix, 2))], axis=1)
+    lo = ends[:, 0] - rng.integers(0, 2, n_fix)
+    thresh[channels] = ends[:, 1] + rng.integers(0, 2, n_fix)
+    every = rng.random(n_fix) < 0.15  # a band over every pixel
+    lo[every] = np.iinfo(np.int32).min
+    thresh[channels[every]] = np.iinfo(np.int32).max
+    thresh[rng.random(g.c_out) < 0.05] = np.iinfo(np.int32).max  # never on
+    thresh[rng.random(g.c_out) < 0.05] = np.iinfo(np.int32).min  # always on
+    thresh = thresh.astype(np.int32)
+    args = (q, offset, wbits, g.window(), g.out_hw, g.c_out, thresh, channels, lo, f_thresh[channels], table)
+    out = runtime.conv2d_int_fix(*args)
+    ref = runtime.conv2d_int_fix(*args, ref=True)
+    _assert_same_bits(out, ref)
+    assert model.tail_bits_clear(out, g.c_out)
+    inside = np.zeros(a_int.shape, bool)
+    inside[channels] = (a_int[channels] >= lo[:, None, None]) & (a_int[channels] < thresh[channels][:, None, None])
+    on = np.where(inside, acc_f >= f_thresh[:, None, None], a_int >= thresh[:, None, None])
+    np.testing.assert_array_equal(ref, model.pack_signs(np.where(on, 1, -1).transpose(1, 2, 0)))
+
+
+@SETTINGS
+@given(st.integers(1, 5), st.integers(1, 40), seeds, st.sampled_from(["uint8", "int8"]), st.booleans())
+def test_cast_int(runtime, c, plane, seed, dtype, per_channel):
+    """The integer input's cast (bnn_cast_{u8,s8}_f32, one table of 256 floats per `plane` values)
+    against its reference twin and the plain table lookup, NaN and signed-zero entries included."""
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    q = rng.integers(info.min, info.max + 1, c * plane).astype(dtype)
+    q[rng.integers(0, q.size, size=2)] = [info.min, info.max]
+    plane = plane if per_channel else c * plane
+    tables = rng.standard_normal((q.size // plane, 256)).astype(np.float32)
+    tables.flat[rng.integers(0, tables.size, size=6)] = [np.nan, -0.0, np.inf, -np.inf, 1e-45, -np.nan]
+    out = runtime.cast_int(q, plane, tables)
+    ref = runtime.cast_int(q, plane, tables, ref=True)
+    _assert_same_bits(out, ref)
+    _assert_same_bits(ref, tables[np.arange(q.size) // plane, q.astype(np.int64) - info.min])

@@ -277,25 +277,94 @@ static int32_t check_conv_real(void)
     return fails;
 }
 
+/* The integer sum of one output pixel and channel (bnn.h): +-(q - offset) over the valid taps. */
+static int32_t int_sum_at(const uint8_t *q, int32_t is_s8, bnn_dims in_d, int32_t offset,
+                          const uint32_t *w_o, const bnn_window *win, int32_t oy, int32_t ox)
+{
+    int32_t acc = 0, bit = 0, ci, ky, kx;
+    for (ci = 0; ci < in_d.c; ++ci) {
+        for (ky = 0; ky < win->k_h; ++ky) {
+            for (kx = 0; kx < win->k_w; ++kx, ++bit) {
+                int32_t iy = oy * win->stride_h - win->pad_top + ky * win->dil_h;
+                int32_t ix = ox * win->stride_w - win->pad_left + kx * win->dil_w, v;
+                if (iy < 0 || iy >= in_d.h || ix < 0 || ix >= in_d.w) {
+                    continue;
+                }
+                v = q[(ci * in_d.h + iy) * in_d.w + ix];
+                v = (is_s8 ? (int32_t)(int8_t)v : v) - offset;
+                acc += ((w_o[bit >> 5] >> (bit & 31)) & 1u) ? v : -v;
+            }
+        }
+    }
+    return acc;
+}
+
+/* The undecided channels of check_conv_int; their float thresholds in g_thresh_f, the cast table in g_fin
+ * (neither is used there otherwise: the micro:bit's 16 KiB of RAM leave no room for more buffers). */
+static int32_t g_fix_channels[MAX_C];
+static int32_t g_fix_lo[MAX_C];
+
+/* The undecided channels of an integer-input conv (bnn_int_fix): a random subset, each band from one
+ * pixel's sum to another's (ends moved by 0 or 1), float thresholds near x = (q - min) / div summed. */
+static void fill_fix(bnn_int_fix *fix, const uint8_t *q, int32_t is_s8, bnn_dims in_d, int32_t offset,
+                     const bnn_window *win, bnn_dims out_d)
+{
+    int32_t k = in_d.c * win->k_h * win->k_w, o, n = 0, i;
+    int32_t every = (int32_t)(rnd() % 4u), div = (rnd() & 1u) ? 255 : 7;
+    for (i = 0; i < 256; ++i) {
+        g_fin[i] = (float)(i + (is_s8 ? -128 : 0)) / (float)div;
+    }
+    for (o = 0; o < out_d.c; ++o) {
+        const uint32_t *w_o = g_w + o * BNN_WORDS(k);
+        int32_t s1, s2, t;
+        if (every != 0 && (int32_t)(rnd() % 4u) != 0) {
+            continue;
+        }
+        s1 = int_sum_at(q, is_s8, in_d, offset, w_o, win, rnd_range(0, out_d.h - 1), rnd_range(0, out_d.w - 1));
+        s2 = int_sum_at(q, is_s8, in_d, offset, w_o, win, rnd_range(0, out_d.h - 1), rnd_range(0, out_d.w - 1));
+        t = s1 < s2 ? s1 : s2;
+        s2 = s1 < s2 ? s2 : s1;
+        s1 = t;
+        g_fix_channels[n] = o;
+        g_fix_lo[n] = s1 - (int32_t)(rnd() & 1u);
+        g_thresh_i[o] = s2 + (int32_t)(rnd() & 1u);
+        if ((rnd() & 7u) == 0u) { /* every pixel from lo on undecided (the band's end beyond any sum) */
+            g_thresh_i[o] = INT32_MAX;
+            g_fix_lo[n] = (rnd() & 1u) ? INT32_MIN : g_fix_lo[n];
+        }
+        g_thresh_f[n] = (float)(s1 + rnd_range(0, s2 - s1 + 1)) / (float)div;
+        ++n;
+    }
+    fix->n = n;
+    fix->channels = g_fix_channels;
+    fix->lo = g_fix_lo;
+    fix->f_thresh = g_thresh_f;
+    fix->table = g_fin;
+}
+
 /* The integer-input conv (uint8 and int8, tables and direct loop) against its twin: on DSP cores
- * this covers the USUB16 path, which the host build never compiles. */
+ * this covers the USUB16 path, which the host build never compiles; then the same with undecided
+ * channels (the band tested on the table sums), and the integer input's cast. */
 static int32_t check_conv_int(void)
 {
     int32_t fails = 0, n, i;
     for (n = 0; n < SELFTEST_CASES; ++n) {
         bnn_window win;
         bnn_dims in_d, out_d;
+        bnn_int_fix fix;
         int32_t c_in = rnd_range(1, 4), c_out = rnd_channels();
-        int32_t k, words, is_s8 = (int32_t)(rnd() & 1u), offset, spread;
+        int32_t k, words, is_s8 = (int32_t)(rnd() & 1u), offset, spread, size, plane;
         uint8_t *q = (uint8_t *)g_in;
+        float *table = (float *)g_w; /* the cast's tables, after the conv checks */
         rnd_geometry(&win, &in_d, &out_d, c_in, c_out);
         k = c_in * win.k_h * win.k_w;
         words = out_d.h * out_d.w * BNN_WORDS(c_out);
-        if (c_in * in_d.h * in_d.w > 4 * IN_WORDS || c_out * BNN_WORDS(k) > W_WORDS || words > OUT_ITEMS) {
+        size = c_in * in_d.h * in_d.w;
+        if (size > 4 * IN_WORDS || c_out * BNN_WORDS(k) > W_WORDS || words > OUT_ITEMS || size > OUT_ITEMS) {
             --n;
             continue;
         }
-        for (i = 0; i < c_in * in_d.h * in_d.w; ++i) {
+        for (i = 0; i < size; ++i) {
             q[i] = (uint8_t)((rnd() & 7u) == 0 ? ((rnd() & 1u) ? 0xFFu : 0x00u) : rnd());
         }
         fill_bits(g_w, c_out, k);
@@ -313,6 +382,29 @@ static int32_t check_conv_int(void)
             bnn_conv2d_u8_thresh_ref(q, in_d, offset, g_w, g_thresh_i, &win, g_out_b, out_d);
         }
         fails += !same(g_out_a, g_out_b, words);
+        fill_fix(&fix, q, is_s8, in_d, offset, &win, out_d);
+        if (is_s8) {
+            bnn_conv2d_s8_thresh_fix((const int8_t *)g_in, in_d, offset, g_w, g_thresh_i, &fix, &win,
+                                     g_out_a, out_d);
+            bnn_conv2d_s8_thresh_fix_ref((const int8_t *)g_in, in_d, offset, g_w, g_thresh_i, &fix, &win,
+                                         g_out_b, out_d);
+        } else {
+            bnn_conv2d_u8_thresh_fix(q, in_d, offset, g_w, g_thresh_i, &fix, &win, g_out_a, out_d);
+            bnn_conv2d_u8_thresh_fix_ref(q, in_d, offset, g_w, g_thresh_i, &fix, &win, g_out_b, out_d);
+        }
+        fails += !same(g_out_a, g_out_b, words);
+        plane = (rnd() & 1u) && c_in <= 3 ? in_d.h * in_d.w : size; /* up to 3 tables: 768 floats in g_w */
+        for (i = 0; i < (size / plane) * 256; ++i) {
+            table[i] = rnd_float();
+        }
+        if (is_s8) {
+            bnn_cast_s8_f32((const int8_t *)g_in, size, plane, table, (float *)g_out_a);
+            bnn_cast_s8_f32_ref((const int8_t *)g_in, size, plane, table, (float *)g_out_b);
+        } else {
+            bnn_cast_u8_f32(q, size, plane, table, (float *)g_out_a);
+            bnn_cast_u8_f32_ref(q, size, plane, table, (float *)g_out_b);
+        }
+        fails += !same(g_out_a, g_out_b, size);
     }
     return fails;
 }
