@@ -24,6 +24,11 @@
 #ifndef SELFTEST_CASES
 #define SELFTEST_CASES 120
 #endif
+#if defined(__GNUC__)
+#define SELFTEST_NOINLINE __attribute__((noinline))
+#else
+#define SELFTEST_NOINLINE
+#endif
 
 #define IN_WORDS 256  /* input activations (words or floats) */
 #define W_WORDS 768   /* packed weights */
@@ -299,10 +304,12 @@ static int32_t int_sum_at(const uint8_t *q, int32_t is_s8, bnn_dims in_d, int32_
     return acc;
 }
 
-/* The undecided channels of check_conv_int; their float thresholds in g_thresh_f, the cast table in g_fin
- * (neither is used there otherwise: the micro:bit's 16 KiB of RAM leave no room for more buffers). */
-static int32_t g_fix_channels[MAX_C];
-static int32_t g_fix_lo[MAX_C];
+/* The undecided channels of check_conv_int and their band starts in g_w past its weights (at most 100
+ * channels of 4 words), their float thresholds in g_thresh_f, the cast table in g_fin: none of these is
+ * used there otherwise, and the micro:bit's 16 KiB of RAM leave no room for more buffers. */
+#define FIX_AT 512
+#define g_fix_channels ((int32_t *)(g_w + FIX_AT))
+#define g_fix_lo ((int32_t *)(g_w + FIX_AT + MAX_C))
 
 /* The undecided channels of an integer-input conv (bnn_int_fix): a random subset, each band from one
  * pixel's sum to another's (ends moved by 0 or 1), float thresholds near x = (q - min) / div summed. */
@@ -342,6 +349,44 @@ static void fill_fix(bnn_int_fix *fix, const uint8_t *q, int32_t is_s8, bnn_dims
     fix->table = g_fin;
 }
 
+/* The same case with undecided channels (the band tested on the table sums), then the integer input's
+ * cast, on g_in (q), g_w (weights) and g_thresh_i as check_conv_int left them. Out of line: inlined, it
+ * grew main so that GCC stopped inlining the other checks, and their frames (stacked under main's) broke
+ * the micro:bit's stack. */
+static SELFTEST_NOINLINE int32_t check_conv_int_fix(int32_t is_s8, bnn_dims in_d, int32_t offset,
+                                                    const bnn_window *win, bnn_dims out_d)
+{
+    bnn_int_fix fix;
+    const uint8_t *q = (const uint8_t *)g_in;
+    float *table = (float *)g_w; /* the cast's tables, after the conv checks */
+    int32_t fails = 0, i, plane, size = in_d.c * in_d.h * in_d.w;
+    int32_t words = out_d.h * out_d.w * BNN_WORDS(out_d.c);
+    fill_fix(&fix, q, is_s8, in_d, offset, win, out_d);
+    if (is_s8) {
+        bnn_conv2d_s8_thresh_fix((const int8_t *)g_in, in_d, offset, g_w, g_thresh_i, &fix, win,
+                                 g_out_a, out_d);
+        bnn_conv2d_s8_thresh_fix_ref((const int8_t *)g_in, in_d, offset, g_w, g_thresh_i, &fix, win,
+                                     g_out_b, out_d);
+    } else {
+        bnn_conv2d_u8_thresh_fix(q, in_d, offset, g_w, g_thresh_i, &fix, win, g_out_a, out_d);
+        bnn_conv2d_u8_thresh_fix_ref(q, in_d, offset, g_w, g_thresh_i, &fix, win, g_out_b, out_d);
+    }
+    fails += !same(g_out_a, g_out_b, words);
+    plane = (rnd() & 1u) && in_d.c <= 3 ? in_d.h * in_d.w : size; /* up to 3 tables: 768 floats in g_w */
+    for (i = 0; i < (size / plane) * 256; ++i) {
+        table[i] = rnd_float();
+    }
+    if (is_s8) {
+        bnn_cast_s8_f32((const int8_t *)g_in, size, plane, table, (float *)g_out_a);
+        bnn_cast_s8_f32_ref((const int8_t *)g_in, size, plane, table, (float *)g_out_b);
+    } else {
+        bnn_cast_u8_f32(q, size, plane, table, (float *)g_out_a);
+        bnn_cast_u8_f32_ref(q, size, plane, table, (float *)g_out_b);
+    }
+    fails += !same(g_out_a, g_out_b, size);
+    return fails;
+}
+
 /* The integer-input conv (uint8 and int8, tables and direct loop) against its twin: on DSP cores
  * this covers the USUB16 path, which the host build never compiles; then the same with undecided
  * channels (the band tested on the table sums), and the integer input's cast. */
@@ -351,16 +396,14 @@ static int32_t check_conv_int(void)
     for (n = 0; n < SELFTEST_CASES; ++n) {
         bnn_window win;
         bnn_dims in_d, out_d;
-        bnn_int_fix fix;
         int32_t c_in = rnd_range(1, 4), c_out = rnd_channels();
-        int32_t k, words, is_s8 = (int32_t)(rnd() & 1u), offset, spread, size, plane;
+        int32_t k, words, is_s8 = (int32_t)(rnd() & 1u), offset, spread, size;
         uint8_t *q = (uint8_t *)g_in;
-        float *table = (float *)g_w; /* the cast's tables, after the conv checks */
         rnd_geometry(&win, &in_d, &out_d, c_in, c_out);
         k = c_in * win.k_h * win.k_w;
         words = out_d.h * out_d.w * BNN_WORDS(c_out);
         size = c_in * in_d.h * in_d.w;
-        if (size > 4 * IN_WORDS || c_out * BNN_WORDS(k) > W_WORDS || words > OUT_ITEMS || size > OUT_ITEMS) {
+        if (size > 4 * IN_WORDS || c_out * BNN_WORDS(k) > FIX_AT || words > OUT_ITEMS || size > OUT_ITEMS) {
             --n;
             continue;
         }
@@ -382,29 +425,7 @@ static int32_t check_conv_int(void)
             bnn_conv2d_u8_thresh_ref(q, in_d, offset, g_w, g_thresh_i, &win, g_out_b, out_d);
         }
         fails += !same(g_out_a, g_out_b, words);
-        fill_fix(&fix, q, is_s8, in_d, offset, &win, out_d);
-        if (is_s8) {
-            bnn_conv2d_s8_thresh_fix((const int8_t *)g_in, in_d, offset, g_w, g_thresh_i, &fix, &win,
-                                     g_out_a, out_d);
-            bnn_conv2d_s8_thresh_fix_ref((const int8_t *)g_in, in_d, offset, g_w, g_thresh_i, &fix, &win,
-                                         g_out_b, out_d);
-        } else {
-            bnn_conv2d_u8_thresh_fix(q, in_d, offset, g_w, g_thresh_i, &fix, &win, g_out_a, out_d);
-            bnn_conv2d_u8_thresh_fix_ref(q, in_d, offset, g_w, g_thresh_i, &fix, &win, g_out_b, out_d);
-        }
-        fails += !same(g_out_a, g_out_b, words);
-        plane = (rnd() & 1u) && c_in <= 3 ? in_d.h * in_d.w : size; /* up to 3 tables: 768 floats in g_w */
-        for (i = 0; i < (size / plane) * 256; ++i) {
-            table[i] = rnd_float();
-        }
-        if (is_s8) {
-            bnn_cast_s8_f32((const int8_t *)g_in, size, plane, table, (float *)g_out_a);
-            bnn_cast_s8_f32_ref((const int8_t *)g_in, size, plane, table, (float *)g_out_b);
-        } else {
-            bnn_cast_u8_f32(q, size, plane, table, (float *)g_out_a);
-            bnn_cast_u8_f32_ref(q, size, plane, table, (float *)g_out_b);
-        }
-        fails += !same(g_out_a, g_out_b, size);
+        fails += check_conv_int_fix(is_s8, in_d, offset, &win, out_d);
     }
     return fails;
 }
