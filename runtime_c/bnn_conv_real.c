@@ -55,7 +55,83 @@ static void gather_pairs(const float *in, bnn_dims in_d, const bnn_window *win, 
     }
 }
 
+/* Four output pixels of a row at once (bnn_conv2d_f32_thresh / _f32 for windows of at most
+ * BNN_REAL_QUAD_TAPS taps): on Helium with float (BNN_REAL_MVE) one vector lane per pixel, on a
+ * scalar FPU (BNN_REAL_QUAD: M4, M7, M33; and the host) four accumulators in FPU registers. Each
+ * pixel sums its taps in the same order as the one-pixel loop. Soft-float cores (a library call per
+ * add) and the compact build keep the one-pixel loop. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2) && !defined(BNN_NO_MVE) && !BNN_COMPACT
+#include <arm_mve.h>
+#define BNN_REAL_MVE 1
+#elif !BNN_COMPACT && (!defined(__arm__) || (defined(__ARM_FP) && (__ARM_FP & 4)))
+#define BNN_REAL_QUAD 1
+#endif
+
+#if defined(BNN_REAL_MVE) || defined(BNN_REAL_QUAD)
+#define BNN_REAL_QUAD_TAPS 64 /* 2 KiB of quads on the stack */
+
+/* The window of pixels (oy, ox + l), l < n_px, as quads: q[8 t + l] = -x and q[8 t + 4 + l] = +x of
+ * pixel ox + l at tap t (weight order), so weight bit b of tap t picks the four floats at
+ * q + 8 t + 4 b: one VLDM, or one Helium vector. Taps outside the image and pixels past the row hold
+ * -0 (acc + -0 == acc); padded with -0 to a multiple of 4 taps. */
+static void gather_quads(const float *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
+                         int32_t ox, int32_t n_px, float *q)
+{
+    int32_t plane = in_d.h * in_d.w, ci, ky, kx, l, t = 0;
+    int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
+    int contiguous = n_px == 4 && win->stride_w == 1 && ix0 >= 0 &&
+                     ix0 + 3 + (win->k_w - 1) * win->dil_w < in_d.w;
+    for (ci = 0; ci < in_d.c; ++ci) {
+        for (ky = 0; ky < win->k_h; ++ky) {
+            int32_t iy = iy0 + ky * win->dil_h;
+            const float *row = in + ci * plane + iy * in_d.w;
+            int row_ok = iy >= 0 && iy < in_d.h;
+            if (row_ok && contiguous) { /* four neighbouring inputs per tap */
+                const float *src = row + ix0;
+                for (kx = 0; kx < win->k_w; ++kx, ++t, q += 8, src += win->dil_w) {
+#if defined(BNN_REAL_MVE) /* the same as below, in one vector (its callers avoid denormals) */
+                    float32x4_t x = vldrwq_f32(src);
+                    vstrwq_f32(q, vnegq_f32(x));
+                    vstrwq_f32(q + 4, x);
+#else
+                    float x0 = src[0], x1 = src[1], x2 = src[2], x3 = src[3];
+                    q[0] = -x0;
+                    q[1] = -x1;
+                    q[2] = -x2;
+                    q[3] = -x3;
+                    q[4] = x0;
+                    q[5] = x1;
+                    q[6] = x2;
+                    q[7] = x3;
+#endif
+                }
+                continue;
+            }
+            for (kx = 0; kx < win->k_w; ++kx, ++t, q += 8) {
+                for (l = 0; l < 4; ++l) {
+                    int32_t ix = ix0 + l * win->stride_w + kx * win->dil_w;
+                    if (row_ok && l < n_px && ix >= 0 && ix < in_d.w) {
+                        float x = row[ix];
+                        q[l] = -x;
+                        q[4 + l] = x;
+                    } else {
+                        q[l] = -0.0f;
+                        q[4 + l] = -0.0f;
+                    }
+                }
+            }
+        }
+    }
+    for (; t % 4 != 0; ++t, q += 8) { /* whole groups of four taps */
+        for (l = 0; l < 8; ++l) {
+            q[l] = -0.0f;
+        }
+    }
+}
+
+#endif
+
+#if defined(BNN_REAL_MVE)
 /* Helium with float (M55): four output pixels of a row at once, one per vector lane. Each lane
  * runs the same sums in the same order as the scalar code (acc = 0, then acc + x or acc - x tap by
  * tap), and VADD.F32 rounds to nearest like the scalar add. But Helium's float instructions run
@@ -65,59 +141,9 @@ static void gather_pairs(const float *in, bnn_dims in_d, const bnn_window *win, 
  * is then 0 or a multiple of 2^-126, so is every partial sum, and a nonzero one is never
  * denormal; NaN and inf inputs give a NaN or inf sum and the same comparison in both. Otherwise,
  * and for float outputs (scale * acc + bias could be denormal), the scalar loop runs. */
-#include <arm_mve.h>
-#define BNN_REAL_MVE 1
-#define BNN_REAL_MVE_TAPS 64 /* taps gathered as vector pairs: 2 KiB of stack */
-
-/* Pixels (oy, ox + l), l < n_px (lanes past n_px and taps outside the image hold -0), as vector
- * pairs vp[2t] = -x, vp[2t + 1] = +x in weight order; padded to a multiple of 4 taps with -0. */
-static void gather_pairs4(const float *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
-                          int32_t ox, int32_t n_px, float32x4_t *vp)
-{
-    int32_t plane = in_d.h * in_d.w, ci, ky, kx, l, t = 0;
-    int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
-    /* every lane's row of taps inside the image, lanes at consecutive inputs: vector loads */
-    int contiguous = n_px == 4 && win->stride_w == 1 && ix0 >= 0 &&
-                     ix0 + 3 + (win->k_w - 1) * win->dil_w < in_d.w;
-    const float32x4_t zero = vdupq_n_f32(-0.0f);
-    for (ci = 0; ci < in_d.c; ++ci) {
-        for (ky = 0; ky < win->k_h; ++ky) {
-            int32_t iy = iy0 + ky * win->dil_h;
-            const float *row = in + ci * plane + iy * in_d.w;
-            for (kx = 0; kx < win->k_w; ++kx, ++t) {
-                float32x4_t x;
-                if (iy < 0 || iy >= in_d.h) {
-                    vp[2 * t] = zero;
-                    vp[2 * t + 1] = zero;
-                    continue;
-                }
-                if (contiguous) {
-                    x = vldrwq_f32(row + ix0 + kx * win->dil_w);
-                } else {
-                    float lane[4];
-                    for (l = 0; l < 4; ++l) {
-                        int32_t ix = ix0 + l * win->stride_w + kx * win->dil_w;
-                        lane[l] = l < n_px && ix >= 0 && ix < in_d.w ? row[ix] : -0.0f;
-                    }
-                    x = vldrwq_f32(lane);
-                }
-                /* (-0 lanes: -(-0) = +0 as the +x pair, never read with a 1 bit outside: the
-                 * scalar code keeps (-0, -0); +0 added to an accumulator that started at +0 and
-                 * only saw sums is the same as -0: acc + (+0) == acc + (-0) unless acc == -0,
-                 * which a sum starting at +0 never is) */
-                vp[2 * t] = vnegq_f32(x);
-                vp[2 * t + 1] = x;
-            }
-        }
-    }
-    for (; t % 4 != 0; ++t) {
-        vp[2 * t] = zero;
-        vp[2 * t + 1] = zero;
-    }
-}
 
 /* The four lanes' sums over the k taps of weight row w, in tap order. */
-static inline float32x4_t add_pairs4(const float32x4_t *vp, const uint32_t *w, int32_t k)
+static inline float32x4_t add_pairs4(const float *q, const uint32_t *w, int32_t k)
 {
     float32x4_t acc = vdupq_n_f32(0.0f);
     int32_t groups = (k + 3) / 4;
@@ -126,12 +152,12 @@ static inline float32x4_t add_pairs4(const float32x4_t *vp, const uint32_t *w, i
         int32_t m = groups < 8 ? groups : 8;
         groups -= m;
         do {
-            acc = vaddq_f32(acc, vp[bits & 1u]);
-            acc = vaddq_f32(acc, vp[2 + ((bits >> 1) & 1u)]);
-            acc = vaddq_f32(acc, vp[4 + ((bits >> 2) & 1u)]);
-            acc = vaddq_f32(acc, vp[6 + ((bits >> 3) & 1u)]);
+            acc = vaddq_f32(acc, vldrwq_f32(q + ((bits & 1u) << 2)));
+            acc = vaddq_f32(acc, vldrwq_f32(q + 8 + ((bits & 2u) << 1)));
+            acc = vaddq_f32(acc, vldrwq_f32(q + 16 + (bits & 4u)));
+            acc = vaddq_f32(acc, vldrwq_f32(q + 24 + ((bits & 8u) >> 1)));
             bits >>= 4;
-            vp += 8;
+            q += 32;
         } while (--m != 0);
     }
     return acc;
@@ -161,16 +187,16 @@ static void conv_real_thresh_mve(const float *in, bnn_dims in_d, const uint32_t 
     int32_t k = in_d.c * win->k_h * win->k_w, w_words = BNN_WORDS(k);
     int32_t out_words = BNN_WORDS(out_d.c), oy, ox, o;
     const uint32x4_t offsets = vmulq_n_u32(vldrwq_u32(lane_init), (uint32_t)out_words);
-    float32x4_t vp[2 * BNN_REAL_MVE_TAPS];
+    float quads[8 * BNN_REAL_QUAD_TAPS];
     for (oy = 0; oy < out_d.h; ++oy) {
         for (ox = 0; ox < out_d.w; ox += 4) {
             int32_t n_px = out_d.w - ox < 4 ? out_d.w - ox : 4;
             mve_pred16_t lanes = vctp32q((uint32_t)n_px);
             uint32_t *pix = out + (oy * out_d.w + ox) * out_words;
             uint32x4_t word = vdupq_n_u32(0u);
-            gather_pairs4(in, in_d, win, oy, ox, n_px, vp);
+            gather_quads(in, in_d, win, oy, ox, n_px, quads);
             for (o = 0; o < out_d.c; ++o) {
-                float32x4_t acc = add_pairs4(vp, weights + o * w_words, k);
+                float32x4_t acc = add_pairs4(quads, weights + o * w_words, k);
                 word = vorrq_m_u32(word, word, vdupq_n_u32(1u << (o & 31)),
                                    vcmpgeq_n_f32(acc, thresh[o]));
                 if ((o & 31) == 31 || o == out_d.c - 1) {
@@ -184,66 +210,9 @@ static void conv_real_thresh_mve(const float *in, bnn_dims in_d, const uint32_t 
 
 #endif
 
-#if !defined(BNN_REAL_MVE) && !BNN_COMPACT && (!defined(__arm__) || (defined(__ARM_FP) && (__ARM_FP & 4)))
-/* With a scalar FPU (M4, M7, M33; and the host): four output pixels of a row at once, four
- * accumulators in FPU registers. The window is gathered as quads q[2t + b][l] = (b ? +x : -x) of
- * pixel ox + l at tap t, so each tap is one 4-float load (VLDM) and four adds for four MACs; each
- * accumulator sums its pixel's taps in the same order as the one-pixel loop, so the bits are the
- * same (no flush to zero on the scalar FPU, no FMA). Taps outside the image and pixels past the row
- * hold -0. */
-#define BNN_REAL_QUAD 1
-#define BNN_REAL_QUAD_TAPS 64 /* 2 KiB of quads on the stack */
-
-static void gather_quads(const float *in, bnn_dims in_d, const bnn_window *win, int32_t oy,
-                         int32_t ox, int32_t n_px, float *q)
-{
-    int32_t plane = in_d.h * in_d.w, ci, ky, kx, l, t = 0;
-    int32_t iy0 = oy * win->stride_h - win->pad_top, ix0 = ox * win->stride_w - win->pad_left;
-    int contiguous = n_px == 4 && win->stride_w == 1 && ix0 >= 0 &&
-                     ix0 + 3 + (win->k_w - 1) * win->dil_w < in_d.w;
-    for (ci = 0; ci < in_d.c; ++ci) {
-        for (ky = 0; ky < win->k_h; ++ky) {
-            int32_t iy = iy0 + ky * win->dil_h;
-            const float *row = in + ci * plane + iy * in_d.w;
-            int row_ok = iy >= 0 && iy < in_d.h;
-            if (row_ok && contiguous) { /* four neighbouring inputs per tap */
-                const float *src = row + ix0;
-                for (kx = 0; kx < win->k_w; ++kx, ++t, q += 8, src += win->dil_w) {
-                    float x0 = src[0], x1 = src[1], x2 = src[2], x3 = src[3];
-                    q[0] = -x0;
-                    q[1] = -x1;
-                    q[2] = -x2;
-                    q[3] = -x3;
-                    q[4] = x0;
-                    q[5] = x1;
-                    q[6] = x2;
-                    q[7] = x3;
-                }
-                continue;
-            }
-            for (kx = 0; kx < win->k_w; ++kx, ++t, q += 8) {
-                for (l = 0; l < 4; ++l) {
-                    int32_t ix = ix0 + l * win->stride_w + kx * win->dil_w;
-                    if (row_ok && l < n_px && ix >= 0 && ix < in_d.w) {
-                        float x = row[ix];
-                        q[l] = -x;
-                        q[4 + l] = x;
-                    } else {
-                        q[l] = -0.0f;
-                        q[4 + l] = -0.0f;
-                    }
-                }
-            }
-        }
-    }
-    for (; t % 4 != 0; ++t, q += 8) { /* whole groups of four taps */
-        for (l = 0; l < 8; ++l) {
-            q[l] = -0.0f;
-        }
-    }
-}
-
-/* The four pixels' sums over the k taps of weight row w, in tap order. */
+#if defined(BNN_REAL_QUAD)
+/* The four pixels' sums over the k taps of weight row w, in tap order, on the scalar FPU (which
+ * does not flush denormals; no FMA): the same bits as the one-pixel loop. */
 typedef struct {
     float a0, a1, a2, a3;
 } bnn_quad_sums;
@@ -338,7 +307,7 @@ void bnn_conv2d_f32_thresh(const float *in, bnn_dims in_d, const uint32_t *weigh
     int32_t oy, ox, o;
     float pairs[2 * BNN_REAL_PATCH_TAPS];
 #if defined(BNN_REAL_MVE)
-    if (k <= BNN_REAL_MVE_TAPS &&
+    if (k <= BNN_REAL_QUAD_TAPS &&
         flush_safe(in, in_d.c * in_d.h * in_d.w, thresh, out_d.c)) {
         conv_real_thresh_mve(in, in_d, weights, thresh, win, out, out_d);
         return;

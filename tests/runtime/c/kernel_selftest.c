@@ -71,6 +71,20 @@ static float rnd_float(void)
     return (float)v / 8192.0f;
 }
 
+/* Float bit patterns the sign and sum paths must handle: -0, +0, denormals, the smallest normal
+ * (K_FINITE_SPECIALS of them, finite), then NaNs and infinities. */
+static const uint32_t k_specials[] = {0x80000000u, 0x00000000u, 0x80000001u, 0x00000001u,
+                                      0x007fffffu, 0x807ffffeu, 0x00800000u, 0x7fc00000u,
+                                      0xffc00000u, 0x7f800000u, 0xff800000u, 0x7f800001u};
+#define K_FINITE_SPECIALS 7u
+#define K_ALL_SPECIALS ((uint32_t)(sizeof k_specials / sizeof k_specials[0]))
+
+/* *x = one of the first n of k_specials, at random. */
+static void put_special(float *x, uint32_t n)
+{
+    memcpy(x, &k_specials[rnd() % n], sizeof(float));
+}
+
 static const int32_t k_channels[] = {1, 3, 31, 32, 33, 64, 65, 100};
 
 static int32_t rnd_channels(void)
@@ -254,12 +268,9 @@ static int32_t check_conv_real(void)
         for (i = 0; i < c_in * in_d.h * in_d.w; ++i) {
             /* every third case: -0, denormals (and sums of them), the smallest normal (no NaN
              * or inf input: a NaN output's sign differs between acc - x and acc + (-x)) */
-            static const uint32_t special[7] = {0x80000000u, 0x00000000u, 0x80000001u,
-                                                0x00000001u, 0x007fffffu, 0x807ffffeu,
-                                                0x00800000u};
             g_fin[i] = rnd_float();
             if (n % 3 == 2 && rnd() % 3 == 0) {
-                memcpy(&g_fin[i], &special[rnd() % 7u], sizeof(float));
+                put_special(&g_fin[i], K_FINITE_SPECIALS);
             }
         }
         fill_bits(g_w, c_out, k);
@@ -789,11 +800,8 @@ static int32_t check_pool_and_pack(void)
         bnn_maxpool_f32_ref(g_fin, in_d, &win, (float *)g_out_b, out_d);
         fails += !same(g_out_a, g_out_b, c * out_d.h * out_d.w);
         for (i = 0; i < c * in_d.h * in_d.w; ++i) { /* -0, NaN, inf, denormals in planes too */
-            static const uint32_t special[9] = {0x80000000u, 0x00000000u, 0x80000001u,
-                                                0x00000001u, 0x7fc00000u, 0xffc00000u,
-                                                0x7f800000u, 0xff800000u, 0x7f800001u};
             if (rnd() % 4 == 0) {
-                memcpy(&g_fin[i], &special[rnd() % 9], sizeof(float));
+                put_special(&g_fin[i], K_ALL_SPECIALS);
             }
         }
         bnn_pack_chw_f32(g_fin, in_d, g_out_a);
@@ -805,9 +813,6 @@ static int32_t check_pool_and_pack(void)
     }
     for (n = 0; n < 24; ++n) { /* vectors (1x1 plane: the vector paths), with -0, NaN, inf,
                                 * denormals */
-        static const uint32_t special[9] = {0x80000000u, 0x00000000u, 0x80000001u,
-                                            0x00000001u, 0x7fc00000u, 0xffc00000u,
-                                            0x7f800000u, 0xff800000u, 0x7f800001u};
         bnn_dims d;
         d.h = 1;
         d.w = 1;
@@ -815,7 +820,7 @@ static int32_t check_pool_and_pack(void)
         for (i = 0; i < d.c; ++i) {
             g_fin[i] = rnd_float();
             if (rnd() % 4 == 0) {
-                memcpy(&g_fin[i], &special[rnd() % 9], sizeof(float));
+                put_special(&g_fin[i], K_ALL_SPECIALS);
             }
         }
         bnn_pack_chw_f32(g_fin, d, g_out_a);
