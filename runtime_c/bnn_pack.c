@@ -9,13 +9,15 @@
  * - bit b -> -1.0f + (b << 31), i.e. 0xbf800000 + (bit << 31).
  * On the scalar cores (!BNN_COMPACT) full 32-channel words go through the assembly below, the 32
  * channels unrolled, several pixels per pass so that one LDM / STM moves a channel's floats of all
- * of them: per value, M0+ pack 4 instructions + 2/3 (LDM and the plane step, 3 pixels), unpack
- * 3 + 2/3 (LSLS, ADDS, LSRS; STM, step); M3/M4/M7/M33 pack 3 + 1/2 (4 pixels), unpack 1.5 + 1/2
- * (ADD of bit 0 at bit 31, BIC of bit 1 at bit 31, whose bit 0 at bit 30 lands on a zero of
- * 0xbf800000; one LSR per two bits). conv64 (64 x 16 x 16) pack / unpack instructions, before ->
- * after: M0+ 153,780 -> 79,608 / 120,973 -> 62,788, M4 127,859 -> 58,903 /
- * 101,209 -> 33,668. Partial words, the pixels left over and the compact build take the C
- * loops (two pixels per step); Helium has its own vector loops (BNN_PACK_MVE).
+ * of them. Per value: M0+ pack 4 instructions + 2/3 (LDM and the plane step, 3 pixels); M0+ unpack
+ * about 2.1: two delta swaps turn four pixels' words into nibbles (a channel's four bits), and each
+ * nibble's four floats come from a 256-byte table with one LDM and leave with one STM (7 per
+ * channel of four pixels); M3/M4/M7/M33 pack 3 + 1/2 (4 pixels), unpack 1.5 + 1/2 (ADD of bit 0
+ * at bit 31, BIC of bit 1 at bit 31, whose bit 0 at bit 30 lands on a zero of 0xbf800000; one LSR
+ * per two bits). conv64 (64 x 16 x 16) pack / unpack instructions, before -> after: M0+ 153,780
+ * -> 79,608 / 120,973 -> 35,177, M4 127,859 -> 58,903 / 101,209 -> 33,668. Partial words, the
+ * pixels left over and the compact build take the C loops (two pixels per step); Helium has its
+ * own vector loops (BNN_PACK_MVE).
  */
 #include "bnn.h"
 
@@ -158,39 +160,71 @@ static BNN_NAKED void pack_px(const px_job *job BNN_UNUSED)
             ".syntax divided");
 }
 
-/* v6-M unpack, three pixels per pass: r0-r2 the three words (shifted down a bit per channel),
- * r3-r5 the floats of one channel, r6 = 0xbf800000 (-1.0f), r7 the planar pointer; r9 = plane - 12
- * bytes, r10 the pass pointer, r11 its end. */
-#define UP3_VALUES                                                                           \
-    "lsls r3, r0, #31\n\tadds r3, r6\n\t"                                                    \
-    "lsls r4, r1, #31\n\tadds r4, r6\n\t"                                                    \
-    "lsls r5, r2, #31\n\tadds r5, r6\n\t"
-#define UP3_CHANNEL                                                                          \
-    UP3_VALUES "lsrs r0, r0, #1\n\tlsrs r1, r1, #1\n\tlsrs r2, r2, #1\n\t"                   \
-               "stm r7!, {r3, r4, r5}\n\tadd r7, r9\n\t"
+/* v6-M unpack, four pixels per pass, through a table: two delta swaps turn the four pixels' words
+ * into four words of nibbles, nibble m of word j = channel 4m + j of the four pixels (bit i = pixel
+ * i), and each nibble picks its four floats from k_nibble_floats with one LDM and stores them with
+ * one STM: 7 instructions per channel of four pixels. r0 the nibble word, r1 scratch, r2-r5 the
+ * floats, r6 the planar pointer, r7 channel j's plane; r8 = the table, r9 = 4 plane - 16 bytes,
+ * r10 the pass pointer, r11 its end, r12 = plane bytes; [sp] word bytes, [sp+4] the words'
+ * pointer, [sp+8..16] nibble words 1..3, [sp+20] 0x55555555, [sp+24] 0x33333333. */
+static const uint32_t k_nibble_floats[64] = {
+#define BNN_NIB_F(n, i) (((n) >> (i)) & 1 ? 0x3f800000u : 0xbf800000u)
+#define BNN_NIB(n) BNN_NIB_F(n, 0), BNN_NIB_F(n, 1), BNN_NIB_F(n, 2), BNN_NIB_F(n, 3)
+    BNN_NIB(0),  BNN_NIB(1),  BNN_NIB(2),  BNN_NIB(3),  BNN_NIB(4),  BNN_NIB(5),
+    BNN_NIB(6),  BNN_NIB(7),  BNN_NIB(8),  BNN_NIB(9),  BNN_NIB(10), BNN_NIB(11),
+    BNN_NIB(12), BNN_NIB(13), BNN_NIB(14), BNN_NIB(15)
+#undef BNN_NIB
+#undef BNN_NIB_F
+};
 
-static BNN_NAKED void unpack_px(const px_job *job BNN_UNUSED)
+#define UP4_NIB_LAST                                                                         \
+    "lsls r1, r0, #28\n\tlsrs r1, r1, #24\n\tadd r1, r8\n\t"                                 \
+    "ldm r1!, {r2, r3, r4, r5}\n\tstm r6!, {r2, r3, r4, r5}\n\t"
+#define UP4_NIB UP4_NIB_LAST "add r6, r9\n\tlsrs r0, r0, #4\n\t"
+/* t = ((x >> s) ^ y) & mask; y ^= t; x ^= t << s */
+#define UP4_SWAP(x, y, s)                                                                    \
+    "lsrs r1, " x ", #" s "\n\teors r1, " y "\n\tands r1, r5\n\teors " y ", r1\n\t"          \
+    "lsls r1, r1, #" s "\n\teors " x ", r1\n\t"
+
+static BNN_NAKED void unpack_px(const px_job *job BNN_UNUSED, const uint32_t *table BNN_UNUSED)
 {
     __asm__(".syntax unified\n\t"
             "push {r4, r5, r6, r7, lr}\n\t"
             "mov r4, r8\n\tmov r5, r9\n\tmov r6, r10\n\tmov r7, r11\n\t"
             "push {r4, r5, r6, r7}\n\t"
-            "ldr r4, [r0, #16]\n\tldr r5, [r0, #0]\n\tpush {r4, r5}\n\t" /* [sp] word bytes, [sp+4] src */
+            "sub sp, #28\n\t"
+            "mov r8, r1\n\t"
+            "ldr r4, [r0, #16]\n\tstr r4, [sp]\n\t"
+            "ldr r4, [r0, #0]\n\tstr r4, [sp, #4]\n\t"
             "ldr r4, [r0, #4]\n\tmov r10, r4\n\t"
             "ldr r4, [r0, #8]\n\tmov r11, r4\n\t"
-            "ldr r4, [r0, #12]\n\tsubs r4, #12\n\tmov r9, r4\n\t"
-            "movs r6, #0x81\n\tlsls r6, r6, #23\n\tnegs r6, r6\n"
+            "ldr r4, [r0, #12]\n\tmov r12, r4\n\tlsls r4, r4, #2\n\tsubs r4, #16\n\tmov r9, r4\n\t"
+            "ldr r4, =0x55555555\n\tstr r4, [sp, #20]\n\t"
+            "ldr r4, =0x33333333\n\tstr r4, [sp, #24]\n\t"
+            "b 1f\n\t"
+            ".ltorg\n"
             "1:\n\t"
-            "ldr r3, [sp]\n\tldr r7, [sp, #4]\n\t"
-            "ldr r0, [r7]\n\tadds r7, r3\n\tldr r1, [r7]\n\tadds r7, r3\n\tldr r2, [r7]\n\t"
-            "adds r7, r3\n\tstr r7, [sp, #4]\n\t"
-            "mov r7, r10\n\t"
-            ".rept 31\n\t" UP3_CHANNEL ".endr\n\t"
-            UP3_VALUES "stm r7!, {r3, r4, r5}\n\t"
-            "mov r7, r10\n\tadds r7, #12\n\tmov r10, r7\n\t"
+            "ldr r1, [sp]\n\tldr r6, [sp, #4]\n\t"
+            "ldr r0, [r6]\n\tadds r6, r1\n\tldr r2, [r6]\n\tadds r6, r1\n\t"
+            "ldr r3, [r6]\n\tadds r6, r1\n\tldr r4, [r6]\n\tadds r6, r1\n\t"
+            "str r6, [sp, #4]\n\t"
+            "ldr r5, [sp, #20]\n\t"
+            UP4_SWAP("r0", "r2", "1") UP4_SWAP("r3", "r4", "1")
+            "ldr r5, [sp, #24]\n\t"
+            UP4_SWAP("r0", "r3", "2") UP4_SWAP("r2", "r4", "2")
+            "str r2, [sp, #8]\n\tstr r3, [sp, #12]\n\tstr r4, [sp, #16]\n\t"
+            "mov r6, r10\n\tmov r7, r6\n\t"
+            ".rept 7\n\t" UP4_NIB ".endr\n\t" UP4_NIB_LAST
+            "ldr r0, [sp, #8]\n\tadd r7, r12\n\tmov r6, r7\n\t"
+            ".rept 7\n\t" UP4_NIB ".endr\n\t" UP4_NIB_LAST
+            "ldr r0, [sp, #12]\n\tadd r7, r12\n\tmov r6, r7\n\t"
+            ".rept 7\n\t" UP4_NIB ".endr\n\t" UP4_NIB_LAST
+            "ldr r0, [sp, #16]\n\tadd r7, r12\n\tmov r6, r7\n\t"
+            ".rept 7\n\t" UP4_NIB ".endr\n\t" UP4_NIB_LAST
+            "mov r7, r10\n\tadds r7, #16\n\tmov r10, r7\n\t"
             "cmp r7, r11\n\tbeq 2f\n\tb 1b\n"
             "2:\n\t"
-            "add sp, #8\n\t"
+            "add sp, #28\n\t"
             "pop {r4, r5, r6, r7}\n\t"
             "mov r8, r4\n\tmov r9, r5\n\tmov r10, r6\n\tmov r11, r7\n\t"
             "pop {r4, r5, r6, r7, pc}\n\t"
@@ -254,6 +288,8 @@ static BNN_NAKED void unpack_vector_words(const uint32_t *in BNN_UNUSED,
             ".syntax divided");
 }
 #define BNN_PACK_PIX 3
+#define BNN_UNPACK_PIX 4
+#define UNPACK_PX(job) unpack_px(job, k_nibble_floats)
 #endif /* BNN_PACK_V6M */
 
 #if defined(BNN_PACK_T2)
@@ -365,6 +401,8 @@ static BNN_NAKED void unpack_vector_words(const uint32_t *in BNN_UNUSED,
             "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}");
 }
 #define BNN_PACK_PIX 4
+#define BNN_UNPACK_PIX 4
+#define UNPACK_PX(job) unpack_px(job)
 #endif /* BNN_PACK_T2 */
 
 #if defined(BNN_PACK_MVE)
@@ -599,16 +637,16 @@ void bnn_unpack_bits_chw_f32(const uint32_t *in, bnn_dims d, float *out)
 #if defined(BNN_PACK_MVE)
         unpack_mve(in, plane, words, g, n, out);
         p = plane & ~3;
-#elif defined(BNN_PACK_PIX)
-        if (n == 32 && plane >= BNN_PACK_PIX) {
+#elif defined(BNN_UNPACK_PIX)
+        if (n == 32 && plane >= BNN_UNPACK_PIX) {
             px_job job;
-            p = whole_passes(plane);
+            p = plane & ~3;
             job.src = in + g;
             job.dst = group;
             job.end = group + p;
             job.plane_bytes = plane * (int32_t)sizeof(float);
             job.word_bytes = words * (int32_t)sizeof(uint32_t);
-            unpack_px(&job);
+            UNPACK_PX(&job);
         }
 #endif
         for (; p + 1 < plane; p += 2) {
