@@ -774,6 +774,45 @@ static int32_t check_dense(void)
     return fails;
 }
 
+/* Sign-test edges beyond k_specials: the largest NaNs of either sign, the smallest negatives,
+ * -inf's neighbour, +inf's neighbour below, +-1. */
+static const uint32_t k_pack_edges[] = {0xffffffffu, 0x7fffffffu, 0x80000002u, 0xff800001u,
+                                        0x7f7fffffu, 0xfffffffeu, 0xbf800000u, 0x3f800000u};
+
+/* pack / unpack of every channel count with full and partial words on planes 1..9 (the
+ * assembly's 3- and 4-pixel passes, their leftover pixels, the vector paths). */
+static int32_t check_pack_planes(void)
+{
+    static const int32_t channels[] = {1, 31, 32, 33, 64, 65};
+    int32_t fails = 0, ci, plane, i;
+    for (ci = 0; ci < (int32_t)(sizeof channels / sizeof channels[0]); ++ci) {
+        int32_t c = channels[ci];
+        for (plane = 1; plane <= 9 && c * plane <= IN_WORDS; ++plane) {
+            bnn_dims d;
+            d.c = c;
+            d.h = (plane % 2 == 0) ? 2 : 1;
+            d.w = plane / d.h;
+            for (i = 0; i < c * plane; ++i) {
+                uint32_t r = rnd() % 8u;
+                g_fin[i] = rnd_float();
+                if (r == 0u) {
+                    put_special(&g_fin[i], K_ALL_SPECIALS);
+                } else if (r == 1u) {
+                    memcpy(&g_fin[i], &k_pack_edges[rnd() % 8u], sizeof(float));
+                }
+            }
+            bnn_pack_chw_f32(g_fin, d, g_out_a);
+            bnn_pack_chw_f32_ref(g_fin, d, g_out_b);
+            fails += !same(g_out_a, g_out_b, plane * BNN_WORDS(c));
+            fill_bits(g_in, plane, c);
+            bnn_unpack_bits_chw_f32(g_in, d, (float *)g_out_a);
+            bnn_unpack_bits_chw_f32_ref(g_in, d, (float *)g_out_b);
+            fails += !same(g_out_a, g_out_b, c * plane);
+        }
+    }
+    return fails;
+}
+
 static int32_t check_pool_and_pack(void)
 {
     int32_t fails = 0, n, i;
@@ -831,6 +870,7 @@ static int32_t check_pool_and_pack(void)
         bnn_unpack_bits_chw_f32_ref(g_in, d, (float *)g_out_b);
         fails += !same(g_out_a, g_out_b, d.c);
     }
+    fails += check_pack_planes();
     return fails;
 }
 
